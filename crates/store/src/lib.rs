@@ -1,0 +1,1 @@
+//! callwire-store
