@@ -1,0 +1,459 @@
+//! The [`Store`]: connection pool, schema migrations and every SQL statement
+//! of the project. Queries are bound at run time (no `query!` macros, as there
+//! is no database at build time) and use only portable SQL.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::Row;
+
+use crate::{time, AccountRecord, CallRecord, StoreError};
+
+/// Name of the SQLite database file inside the data directory.
+pub const DB_FILE_NAME: &str = "callwire.db";
+
+/// Largest page [`Store::list_call_records`] returns; larger limits are capped.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// How long a statement waits for a lock held by another connection
+/// (or process) before failing with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections of a file-backed pool. WAL lets readers run beside the one
+/// writer; more connections would only queue on the write lock.
+const MAX_CONNECTIONS: u32 = 4;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+const ACCOUNT_COLUMNS: &str = "id, display_name, sip_user, domain, registrar, \
+    secondary_registrar, outbound_proxy, auth_user, password, transport, expires, \
+    auto_answer, enabled, max_calls, created_at, updated_at";
+
+const CALL_COLUMNS: &str = "id, account, direction, from_uri, to_uri, state, reason, \
+    sip_status, sip_reason, call_id, created_at, answered_at, ended_at";
+
+/// Handle to the database. Cheap to clone: clones share one pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if missing) `<data_dir>/callwire.db` and applies the
+    /// embedded migrations. Creates `data_dir` if it does not exist.
+    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        tokio::fs::create_dir_all(data_dir)
+            .await
+            .map_err(|source| StoreError::Io {
+                path: data_dir.to_owned(),
+                source,
+            })?;
+        let path = data_dir.join(DB_FILE_NAME);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across application crashes in WAL mode; only
+            // an OS crash can lose the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        let store = Store::migrate(pool).await?;
+        tracing::info!(path = %path.display(), "store opened");
+        Ok(store)
+    }
+
+    /// Opens a fresh, empty in-memory database with the schema applied.
+    /// Data is lost on [`close`](Store::close) or drop; meant for tests.
+    pub async fn open_memory() -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        // An in-memory database lives as long as its connection: keep exactly
+        // one, forever.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Store::migrate(pool).await
+    }
+
+    async fn migrate(pool: SqlitePool) -> Result<Store, StoreError> {
+        if let Err(err) = MIGRATOR.run(&pool).await {
+            pool.close().await;
+            return Err(err.into());
+        }
+        Ok(Store { pool })
+    }
+
+    /// Waits for running queries, then closes every connection (which also
+    /// checkpoints the WAL). Later calls on this store or its clones fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ----- accounts -----
+
+    /// All accounts, ordered by id.
+    pub async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// The account `id`, or `None`.
+    pub async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Inserts a new account. [`StoreError::Conflict`] if the id is taken.
+    pub async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        );
+        let result = sqlx::query(&sql)
+            .bind(&account.id)
+            .bind(&account.display_name)
+            .bind(&account.user)
+            .bind(&account.domain)
+            .bind(&account.registrar)
+            .bind(&account.secondary_registrar)
+            .bind(&account.outbound_proxy)
+            .bind(&account.auth_user)
+            .bind(&account.password)
+            .bind(&account.transport)
+            .bind(i64::from(account.expires))
+            .bind(account.auto_answer)
+            .bind(account.enabled)
+            .bind(account.max_calls.map(i64::from))
+            .bind(time::encode(&account.created_at))
+            .bind(time::encode(&account.updated_at))
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::Conflict {
+                    entity: "account",
+                    id: account.id.clone(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Replaces every field of the account `account.id` except `created_at`.
+    /// [`StoreError::NotFound`] if there is no such account.
+    pub async fn update_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE accounts SET display_name = $2, sip_user = $3, domain = $4, \
+             registrar = $5, secondary_registrar = $6, outbound_proxy = $7, auth_user = $8, \
+             password = $9, transport = $10, expires = $11, auto_answer = $12, enabled = $13, \
+             max_calls = $14, updated_at = $15 WHERE id = $1",
+        )
+        .bind(&account.id)
+        .bind(&account.display_name)
+        .bind(&account.user)
+        .bind(&account.domain)
+        .bind(&account.registrar)
+        .bind(&account.secondary_registrar)
+        .bind(&account.outbound_proxy)
+        .bind(&account.auth_user)
+        .bind(&account.password)
+        .bind(&account.transport)
+        .bind(i64::from(account.expires))
+        .bind(account.auto_answer)
+        .bind(account.enabled)
+        .bind(account.max_calls.map(i64::from))
+        .bind(time::encode(&account.updated_at))
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                entity: "account",
+                id: account.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes the account `id`. [`StoreError::NotFound`] if there is none.
+    /// Its call records are kept.
+    pub async fn delete_account(&self, id: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM accounts WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                entity: "account",
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    // ----- call records -----
+
+    /// Inserts `record`, or replaces every field of the record with its id.
+    pub async fn upsert_call_record(&self, record: &CallRecord) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO call_records ({CALL_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
+             direction = excluded.direction, from_uri = excluded.from_uri, \
+             to_uri = excluded.to_uri, state = excluded.state, reason = excluded.reason, \
+             sip_status = excluded.sip_status, sip_reason = excluded.sip_reason, \
+             call_id = excluded.call_id, created_at = excluded.created_at, \
+             answered_at = excluded.answered_at, ended_at = excluded.ended_at"
+        );
+        sqlx::query(&sql)
+            .bind(&record.id)
+            .bind(&record.account)
+            .bind(&record.direction)
+            .bind(&record.from_uri)
+            .bind(&record.to_uri)
+            .bind(&record.state)
+            .bind(&record.reason)
+            .bind(record.sip_status.map(i64::from))
+            .bind(&record.sip_reason)
+            .bind(&record.call_id)
+            .bind(time::encode(&record.created_at))
+            .bind(record.answered_at.as_ref().map(time::encode))
+            .bind(record.ended_at.as_ref().map(time::encode))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The call record `id`, or `None`.
+    pub async fn get_call_record(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
+        let sql = format!("SELECT {CALL_COLUMNS} FROM call_records WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    /// Up to `limit` records (capped at [`MAX_LIST_LIMIT`]), newest
+    /// `created_at` first; with `before`, only records created strictly
+    /// before it. To page, pass the `created_at` of the last record seen
+    /// (records sharing that exact microsecond are then skipped).
+    pub async fn list_call_records(
+        &self,
+        limit: u32,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let limit = i64::from(limit.min(MAX_LIST_LIMIT));
+        let rows = match before {
+            None => {
+                let sql = format!(
+                    "SELECT {CALL_COLUMNS} FROM call_records \
+                     ORDER BY created_at DESC, id DESC LIMIT $1"
+                );
+                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
+            }
+            Some(before) => {
+                let sql = format!(
+                    "SELECT {CALL_COLUMNS} FROM call_records WHERE created_at < $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
+                );
+                sqlx::query(&sql)
+                    .bind(time::encode(&before))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(call_from_row).collect()
+    }
+
+    /// Deletes all but the `keep` newest records (same order as
+    /// [`list_call_records`](Store::list_call_records)); returns how many
+    /// were deleted.
+    pub async fn prune_call_records(&self, keep: u32) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM call_records WHERE id NOT IN \
+             (SELECT id FROM call_records ORDER BY created_at DESC, id DESC LIMIT $1)",
+        )
+        .bind(i64::from(keep))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    // ----- meta -----
+
+    /// The value stored under `key`, or `None`.
+    pub async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    /// Stores `value` under `key`, replacing any previous value.
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn account_from_row(row: &SqliteRow) -> Result<AccountRecord, StoreError> {
+    const T: &str = "accounts";
+    let expires: i64 = row.try_get("expires")?;
+    let max_calls: Option<i64> = row.try_get("max_calls")?;
+    let created_at: String = row.try_get("created_at")?;
+    let updated_at: String = row.try_get("updated_at")?;
+    Ok(AccountRecord {
+        id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+        user: row.try_get("sip_user")?,
+        domain: row.try_get("domain")?,
+        registrar: row.try_get("registrar")?,
+        secondary_registrar: row.try_get("secondary_registrar")?,
+        outbound_proxy: row.try_get("outbound_proxy")?,
+        auth_user: row.try_get("auth_user")?,
+        password: row.try_get("password")?,
+        transport: row.try_get("transport")?,
+        expires: u32::try_from(expires).map_err(|_| StoreError::Corrupt {
+            table: T,
+            column: "expires",
+        })?,
+        auto_answer: row.try_get("auto_answer")?,
+        enabled: row.try_get("enabled")?,
+        max_calls: max_calls
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt {
+                table: T,
+                column: "max_calls",
+            })?,
+        created_at: time::decode(&created_at, T, "created_at")?,
+        updated_at: time::decode(&updated_at, T, "updated_at")?,
+    })
+}
+
+fn call_from_row(row: &SqliteRow) -> Result<CallRecord, StoreError> {
+    const T: &str = "call_records";
+    let sip_status: Option<i64> = row.try_get("sip_status")?;
+    let created_at: String = row.try_get("created_at")?;
+    let answered_at: Option<String> = row.try_get("answered_at")?;
+    let ended_at: Option<String> = row.try_get("ended_at")?;
+    Ok(CallRecord {
+        id: row.try_get("id")?,
+        account: row.try_get("account")?,
+        direction: row.try_get("direction")?,
+        from_uri: row.try_get("from_uri")?,
+        to_uri: row.try_get("to_uri")?,
+        state: row.try_get("state")?,
+        reason: row.try_get("reason")?,
+        sip_status: sip_status
+            .map(u16::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt {
+                table: T,
+                column: "sip_status",
+            })?,
+        sip_reason: row.try_get("sip_reason")?,
+        call_id: row.try_get("call_id")?,
+        created_at: time::decode(&created_at, T, "created_at")?,
+        answered_at: answered_at
+            .map(|s| time::decode(&s, T, "answered_at"))
+            .transpose()?,
+        ended_at: ended_at
+            .map(|s| time::decode(&s, T, "ended_at"))
+            .transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_store_uses_wal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode.to_ascii_lowercase(), "wal");
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn out_of_range_values_are_corrupt_not_panics() {
+        let store = Store::open_memory().await.unwrap();
+        sqlx::query(
+            "INSERT INTO accounts (id, sip_user, domain, transport, expires, \
+             auto_answer, enabled, created_at, updated_at) \
+             VALUES ('bad', 'u', 'd', 'udp', -1, FALSE, TRUE, $1, $1)",
+        )
+        .bind(time::encode(&Utc::now()))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let err = store.get_account("bad").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    table: "accounts",
+                    column: "expires"
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(store.list_accounts().await.is_err());
+
+        sqlx::query(
+            "INSERT INTO call_records (id, account, direction, from_uri, to_uri, state, \
+             reason, sip_status, created_at) \
+             VALUES ('c', 'a', 'incoming', 'f', 't', 's', 'r', 70000, 'not a time')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let err = store.get_call_record("c").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    table: "call_records",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}

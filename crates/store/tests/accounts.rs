@@ -1,0 +1,132 @@
+//! Account CRUD against an in-memory store.
+
+mod common;
+
+use callwire_store::{Store, StoreError};
+use common::{at, full_account, minimal_account};
+
+#[tokio::test]
+async fn insert_and_get_round_trip_all_fields() {
+    let store = Store::open_memory().await.unwrap();
+    let full = full_account("alice");
+    let minimal = minimal_account("default");
+    store.insert_account(&full).await.unwrap();
+    store.insert_account(&minimal).await.unwrap();
+
+    let got = store.get_account("alice").await.unwrap().unwrap();
+    assert_eq!(got, full);
+    assert_eq!(
+        got.password.as_deref(),
+        Some("p4ss'; DROP TABLE accounts;--")
+    );
+    assert_eq!(
+        store.get_account("default").await.unwrap().unwrap(),
+        minimal
+    );
+    assert_eq!(store.get_account("nobody").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn list_is_ordered_by_id() {
+    let store = Store::open_memory().await.unwrap();
+    assert!(
+        store.list_accounts().await.unwrap().is_empty(),
+        "migration seeds nothing"
+    );
+    for id in ["zed", "alice", "default"] {
+        store.insert_account(&minimal_account(id)).await.unwrap();
+    }
+    let ids: Vec<String> = store
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids, ["alice", "default", "zed"]);
+}
+
+#[tokio::test]
+async fn duplicate_insert_is_conflict_and_leaves_original() {
+    let store = Store::open_memory().await.unwrap();
+    let original = minimal_account("alice");
+    store.insert_account(&original).await.unwrap();
+
+    let dup = full_account("alice");
+    let err = store.insert_account(&dup).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { entity: "account", id } if id == "alice"),
+        "{err:?}"
+    );
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("DROP TABLE"),
+        "password leaked into error: {text}"
+    );
+    assert_eq!(store.get_account("alice").await.unwrap().unwrap(), original);
+}
+
+#[tokio::test]
+async fn update_replaces_fields_but_keeps_created_at() {
+    let store = Store::open_memory().await.unwrap();
+    let original = full_account("alice");
+    store.insert_account(&original).await.unwrap();
+
+    let mut changed = minimal_account("alice");
+    changed.password = Some("new-secret".into());
+    changed.expires = 60;
+    changed.created_at = at(999);
+    changed.updated_at = at(1000);
+    store.update_account(&changed).await.unwrap();
+
+    let got = store.get_account("alice").await.unwrap().unwrap();
+    assert_eq!(
+        got.created_at, original.created_at,
+        "created_at must not change"
+    );
+    assert_eq!(got.updated_at, at(1000));
+    assert_eq!(got.display_name, None, "Some -> None must persist");
+    assert_eq!(got.registrar, None);
+    assert_eq!(got.max_calls, None);
+    assert_eq!(got.password.as_deref(), Some("new-secret"));
+    assert_eq!(got.expires, 60);
+    assert_eq!(got.transport, "udp");
+    assert!(!got.auto_answer);
+    assert!(got.enabled);
+    assert_eq!(got.user, "alice");
+    assert_eq!(got.domain, "example.com");
+}
+
+#[tokio::test]
+async fn update_and_delete_of_missing_account_are_not_found() {
+    let store = Store::open_memory().await.unwrap();
+    let err = store
+        .update_account(&full_account("ghost"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::NotFound { entity: "account", id } if id == "ghost"));
+    assert!(!format!("{err} {err:?}").contains("DROP TABLE"));
+    assert!(
+        store.get_account("ghost").await.unwrap().is_none(),
+        "update must not insert"
+    );
+
+    let err = store.delete_account("ghost").await.unwrap_err();
+    assert!(matches!(&err, StoreError::NotFound { entity: "account", id } if id == "ghost"));
+}
+
+#[tokio::test]
+async fn delete_removes_only_that_account() {
+    let store = Store::open_memory().await.unwrap();
+    store.insert_account(&minimal_account("a")).await.unwrap();
+    store.insert_account(&minimal_account("b")).await.unwrap();
+    store.delete_account("a").await.unwrap();
+    assert!(store.get_account("a").await.unwrap().is_none());
+    assert!(store.get_account("b").await.unwrap().is_some());
+    assert!(matches!(
+        store.delete_account("a").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // The id is free again.
+    store.insert_account(&minimal_account("a")).await.unwrap();
+}

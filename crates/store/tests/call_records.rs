@@ -1,0 +1,127 @@
+//! Call record upsert, listing, paging and pruning against an in-memory store.
+
+mod common;
+
+use callwire_store::{Store, MAX_LIST_LIMIT};
+use chrono::Duration;
+use common::{at, call};
+
+fn ids(records: &[callwire_store::CallRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn upsert_inserts_then_replaces() {
+    let store = Store::open_memory().await.unwrap();
+    let mut rec = call("c1", 0);
+    store.upsert_call_record(&rec).await.unwrap();
+    assert_eq!(store.get_call_record("c1").await.unwrap().unwrap(), rec);
+
+    rec.direction = "incoming".into();
+    rec.state = "ended".into();
+    rec.reason = "remote-hangup".into();
+    rec.sip_status = Some(486);
+    rec.sip_reason = Some("Busy Here".into());
+    rec.call_id = Some("a84b4c76e66710@pc33.example.com".into());
+    rec.answered_at = Some(at(2) + Duration::microseconds(7));
+    rec.ended_at = Some(at(30));
+    store.upsert_call_record(&rec).await.unwrap();
+
+    assert_eq!(store.get_call_record("c1").await.unwrap().unwrap(), rec);
+    assert_eq!(
+        store.list_call_records(10, None).await.unwrap().len(),
+        1,
+        "no duplicate row"
+    );
+    assert_eq!(store.get_call_record("c2").await.unwrap(), None);
+
+    // Fields can go back to NULL.
+    let reset = call("c1", 0);
+    store.upsert_call_record(&reset).await.unwrap();
+    assert_eq!(store.get_call_record("c1").await.unwrap().unwrap(), reset);
+}
+
+#[tokio::test]
+async fn list_is_newest_first_with_id_tiebreak() {
+    let store = Store::open_memory().await.unwrap();
+    // Inserted out of order; b and c share a timestamp.
+    for (id, secs) in [("b", 5), ("a", 1), ("d", 9), ("c", 5)] {
+        store.upsert_call_record(&call(id, secs)).await.unwrap();
+    }
+    let all = store.list_call_records(10, None).await.unwrap();
+    assert_eq!(ids(&all), ["d", "c", "b", "a"]);
+    assert_eq!(
+        ids(&store.list_call_records(2, None).await.unwrap()),
+        ["d", "c"]
+    );
+    assert!(store.list_call_records(0, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn pagination_with_before() {
+    let store = Store::open_memory().await.unwrap();
+    for i in 0..7 {
+        store
+            .upsert_call_record(&call(&format!("c{i}"), i))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list_call_records(3, before).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 3);
+        before = page.last().map(|r| r.created_at);
+        seen.extend(page.into_iter().map(|r| r.id));
+    }
+    assert_eq!(seen, ["c6", "c5", "c4", "c3", "c2", "c1", "c0"]);
+
+    // `before` is exclusive and compares instants, including sub-second ones.
+    let page = store.list_call_records(10, Some(at(3))).await.unwrap();
+    assert_eq!(ids(&page), ["c2", "c1", "c0"]);
+    let page = store
+        .list_call_records(10, Some(at(3) + Duration::microseconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), ["c3", "c2", "c1", "c0"]);
+}
+
+#[tokio::test]
+async fn list_limit_is_capped() {
+    let store = Store::open_memory().await.unwrap();
+    let n = i64::from(MAX_LIST_LIMIT) + 5;
+    for i in 0..n {
+        store
+            .upsert_call_record(&call(&format!("c{i:05}"), i))
+            .await
+            .unwrap();
+    }
+    let page = store.list_call_records(u32::MAX, None).await.unwrap();
+    assert_eq!(page.len(), MAX_LIST_LIMIT as usize);
+    assert_eq!(page[0].id, format!("c{:05}", n - 1));
+}
+
+#[tokio::test]
+async fn prune_keeps_the_newest() {
+    let store = Store::open_memory().await.unwrap();
+    for (id, secs) in [
+        ("old", 1),
+        ("new", 50),
+        ("mid", 20),
+        ("older", 0),
+        ("newer", 40),
+    ] {
+        store.upsert_call_record(&call(id, secs)).await.unwrap();
+    }
+    assert_eq!(store.prune_call_records(10).await.unwrap(), 0);
+    assert_eq!(store.prune_call_records(3).await.unwrap(), 2);
+    let left = store.list_call_records(10, None).await.unwrap();
+    assert_eq!(ids(&left), ["new", "newer", "mid"]);
+    assert!(store.get_call_record("old").await.unwrap().is_none());
+
+    assert_eq!(store.prune_call_records(0).await.unwrap(), 3);
+    assert!(store.list_call_records(10, None).await.unwrap().is_empty());
+}

@@ -1,0 +1,70 @@
+//! Record builders shared by the integration tests.
+#![allow(dead_code)]
+
+use callwire_store::{AccountRecord, CallRecord};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+/// A fixed instant plus `secs` seconds, so tests never read the clock.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap() + Duration::seconds(secs)
+}
+
+pub fn minimal_account(id: &str) -> AccountRecord {
+    AccountRecord {
+        id: id.into(),
+        display_name: None,
+        user: id.into(),
+        domain: "example.com".into(),
+        registrar: None,
+        secondary_registrar: None,
+        outbound_proxy: None,
+        auth_user: None,
+        password: None,
+        transport: "udp".into(),
+        expires: AccountRecord::DEFAULT_EXPIRES,
+        auto_answer: false,
+        enabled: true,
+        max_calls: None,
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+pub fn full_account(id: &str) -> AccountRecord {
+    AccountRecord {
+        id: id.into(),
+        display_name: Some("Alice Ä. O'Hara".into()),
+        user: "1001".into(),
+        domain: "sip.example.org".into(),
+        registrar: Some("sip:reg1.example.org:5060".into()),
+        secondary_registrar: Some("sip:reg2.example.org".into()),
+        outbound_proxy: Some("sip:proxy.example.org;lr".into()),
+        auth_user: Some("auth-1001".into()),
+        password: Some("p4ss'; DROP TABLE accounts;--".into()),
+        transport: "tcp".into(),
+        expires: 120,
+        auto_answer: true,
+        enabled: false,
+        max_calls: Some(u32::MAX),
+        created_at: at(10) + Duration::microseconds(123_456),
+        updated_at: at(20) + Duration::microseconds(1),
+    }
+}
+
+pub fn call(id: &str, created_secs: i64) -> CallRecord {
+    CallRecord {
+        id: id.into(),
+        account: "default".into(),
+        direction: "outgoing".into(),
+        from_uri: "sip:1001@example.com".into(),
+        to_uri: "sip:2002@example.com".into(),
+        state: "calling".into(),
+        reason: "".into(),
+        sip_status: None,
+        sip_reason: None,
+        call_id: None,
+        created_at: at(created_secs),
+        answered_at: None,
+        ended_at: None,
+    }
+}
