@@ -1,1 +1,236 @@
-//! callwire-engine
+//! callwire's engine: the domain (accounts, registrations, calls) and the tokio
+//! driver that connects it to sockets, timers and the store.
+//!
+//! Every HTTP face talks to the engine through [`Engine`], a cheap-to-clone handle.
+//! The engine runs one task (the core) that owns all SIP and call state; handle
+//! methods send it a command and wait for the reply, so state is never shared
+//! behind locks and every SIP message is handled in arrival order.
+#![warn(missing_docs)]
+
+pub mod config;
+pub(crate) mod core;
+mod driver;
+pub mod error;
+pub mod model;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+pub use config::EngineConfig;
+pub use error::EngineError;
+pub use model::account::{AccountSettings, AccountView, PasswordChange, RegistrationState, RegistrationView};
+pub use model::call::{CallState, CallView, Direction, Reason};
+
+use crate::core::Command;
+
+/// How long a handle waits for the core before giving up on a command.
+const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Commands queued for the core at most; beyond that callers get `Unavailable`.
+const COMMAND_QUEUE: usize = 1024;
+
+/// Options of a new outgoing call.
+#[derive(Clone, Debug, Default)]
+pub struct PlaceCall {
+    /// Account id.
+    pub account: String,
+    /// Callee: a SIP URI, or `user@host[:port]`.
+    pub to: String,
+    /// Cancel after this many seconds without an answer (default from the config).
+    pub ring_timeout_secs: Option<u32>,
+}
+
+/// What `GET /v1/health` shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    /// Always `"ok"` while the core answers.
+    pub status: &'static str,
+    /// Package version.
+    pub version: &'static str,
+    /// Bound SIP sockets.
+    pub sip: SipBindings,
+    /// Calls not yet terminated.
+    pub active_calls: usize,
+}
+
+/// The SIP sockets the engine bound.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct SipBindings {
+    /// UDP socket.
+    pub udp: SocketAddr,
+    /// TCP listener.
+    pub tcp: SocketAddr,
+}
+
+/// A handle to the running engine.
+#[derive(Clone)]
+pub struct Engine {
+    commands: mpsc::Sender<Command>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bindings: SipBindings,
+    store: callwire_store::Store,
+    core: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Engine {
+    /// Binds the SIP sockets, loads accounts from the store and starts the core.
+    pub async fn start(config: EngineConfig, store: callwire_store::Store) -> Result<Engine, EngineError> {
+        let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
+        let (bindings, join) = driver::start(config, store.clone(), rx).await?;
+        Ok(Engine { commands, inner: Arc::new(Inner { bindings, store, core: tokio::sync::Mutex::new(Some(join)) }) })
+    }
+
+    /// The bound SIP sockets.
+    pub fn bindings(&self) -> SipBindings {
+        self.inner.bindings
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .try_send(make(tx))
+            .map_err(|_| EngineError::Unavailable("the engine is busy or stopping".into()))?;
+        match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(EngineError::Unavailable("the engine is stopping".into())),
+            Err(_) => Err(EngineError::Unavailable("the engine did not answer in time".into())),
+        }
+    }
+
+    /// Health summary.
+    pub async fn health(&self) -> Result<Health, EngineError> {
+        let active_calls = self.ask(Command::ActiveCalls).await?;
+        Ok(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), sip: self.inner.bindings, active_calls })
+    }
+
+    /// Every account.
+    pub async fn list_accounts(&self) -> Result<Vec<AccountView>, EngineError> {
+        self.ask(Command::ListAccounts).await
+    }
+
+    /// One account.
+    pub async fn get_account(&self, id: &str) -> Result<AccountView, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::GetAccount { id, reply }).await
+    }
+
+    /// Creates an account; registers it when it has a registrar.
+    pub async fn create_account(
+        &self,
+        id: &str,
+        settings: AccountSettings,
+        password: Option<String>,
+    ) -> Result<AccountView, EngineError> {
+        model::account::validate_account_id(id)?;
+        settings.validate()?;
+        let id = id.to_owned();
+        self.ask(|reply| Command::CreateAccount { id, settings, password, reply }).await
+    }
+
+    /// Replaces an account's settings; re-registers when they change.
+    pub async fn update_account(
+        &self,
+        id: &str,
+        settings: AccountSettings,
+        password: PasswordChange,
+    ) -> Result<AccountView, EngineError> {
+        settings.validate()?;
+        let id = id.to_owned();
+        self.ask(|reply| Command::UpdateAccount { id, settings, password, reply }).await
+    }
+
+    /// Deletes an account after unregistering it.
+    pub async fn delete_account(&self, id: &str) -> Result<(), EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::DeleteAccount { id, reply }).await
+    }
+
+    /// Calls in progress first, then recent ended ones, newest first.
+    pub async fn list_calls(&self, limit: usize) -> Result<Vec<CallView>, EngineError> {
+        let mut calls = self.ask(|reply| Command::ListCalls { limit, reply }).await?;
+        if calls.len() < limit {
+            // Older calls come from the store's call records.
+            let before = calls.iter().map(|c| c.created_at).min();
+            let seen: std::collections::HashSet<String> = calls.iter().map(|c| c.id.clone()).collect();
+            let want = u32::try_from(limit - calls.len() + seen.len()).unwrap_or(u32::MAX);
+            let records = self.inner.store.list_call_records(want, None).await?;
+            let _ = before;
+            for r in records {
+                if calls.len() >= limit {
+                    break;
+                }
+                if !seen.contains(&r.id) {
+                    calls.push(core::calls::view_from_record(r));
+                }
+            }
+        }
+        Ok(calls)
+    }
+
+    /// One call, live or from the records.
+    pub async fn get_call(&self, id: &str) -> Result<CallView, EngineError> {
+        let key = id.to_owned();
+        match self.ask(|reply| Command::GetCall { id: key, reply }).await {
+            Err(EngineError::NotFound { .. }) => match self.inner.store.get_call_record(id).await? {
+                Some(r) => Ok(core::calls::view_from_record(r)),
+                None => Err(EngineError::NotFound { what: "call", id: id.to_owned() }),
+            },
+            other => other,
+        }
+    }
+
+    /// Places an outgoing call.
+    pub async fn place_call(&self, call: PlaceCall) -> Result<CallView, EngineError> {
+        let target = core::target::parse_callee(&call.to)?;
+        // The first hop is the account's outbound proxy when it has one.
+        let account = self.get_account(&call.account).await?;
+        let fallback = match account.settings.transport {
+            model::account::AccountTransport::Udp => callwire_sip::transaction::Transport::Udp,
+            model::account::AccountTransport::Tcp => callwire_sip::transaction::Transport::Tcp,
+        };
+        let hop = match account.settings.outbound_proxy.as_deref() {
+            Some(proxy) => core::target::parse_target(proxy)?,
+            None => target.clone(),
+        };
+        let resolved = driver::dns::resolve_with(&hop, fallback).await?;
+        self.ask(|reply| Command::PlaceCall { call, target, resolved, reply }).await
+    }
+
+    /// Answers an incoming call.
+    pub async fn answer(&self, id: &str) -> Result<CallView, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Answer { id, reply }).await
+    }
+
+    /// Rejects an incoming call with a final status (400-699).
+    pub async fn reject(&self, id: &str, code: u16) -> Result<CallView, EngineError> {
+        if !(400..=699).contains(&code) {
+            return Err(EngineError::InvalidArgument("code must be between 400 and 699".into()));
+        }
+        let id = id.to_owned();
+        self.ask(|reply| Command::Reject { id, code, reply }).await
+    }
+
+    /// Hangs up: CANCEL or a rejection before answer, BYE after.
+    pub async fn hangup(&self, id: &str) -> Result<CallView, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Hangup { id, reply }).await
+    }
+
+    /// Graceful stop: ends calls with BYE/CANCEL, unregisters accounts, flushes the
+    /// store, within `grace`. Later commands answer `Unavailable`.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown { grace, reply: tx }).await.is_ok() {
+            let _ = tokio::time::timeout(grace + std::time::Duration::from_secs(1), rx).await;
+        }
+        if let Some(join) = self.inner.core.lock().await.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), join).await;
+        }
+    }
+}

@@ -6,8 +6,16 @@
 //!
 //! - [`message`]: the typed message model and printer;
 //! - [`parse`]: bytes to messages, stream framing, request validation;
-//! - [`auth`]: Digest authentication, client and server side.
+//! - [`auth`]: Digest authentication, client and server side;
+//! - [`transaction`]: RFC 3261 §17 / RFC 6026 transactions, timers and response routing.
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod dialog;
 pub mod message;
+pub mod parse;
+pub mod registration;
+pub mod transaction;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

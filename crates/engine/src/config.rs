@@ -1,0 +1,123 @@
+//! Engine settings, with the defaults documented in `docs/configuration.md`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything the engine needs to know at start.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Address SIP binds on UDP and TCP.
+    pub sip_bind: SocketAddr,
+    /// Address written into Via, Contact and SDP; derived from `sip_bind` when unset.
+    pub advertised_address: Option<IpAddr>,
+    /// RFC 3261 timers.
+    pub timers: TimersConfig,
+    /// Call limits and timeouts.
+    pub calls: CallsConfig,
+    /// RTP port range.
+    pub rtp: RtpConfig,
+    /// Input limits.
+    pub limits: LimitsConfig,
+    /// `User-Agent`/`Server` header value.
+    pub user_agent: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            sip_bind: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            advertised_address: None,
+            timers: TimersConfig::default(),
+            calls: CallsConfig::default(),
+            rtp: RtpConfig::default(),
+            limits: LimitsConfig::default(),
+            user_agent: format!("callwire/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// RFC 3261 §17 timer base values.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimersConfig {
+    /// T1 in milliseconds (RTT estimate).
+    pub t1_ms: u64,
+    /// T2 in milliseconds (maximum retransmit interval).
+    pub t2_ms: u64,
+    /// T4 in milliseconds (maximum time a message stays in the network).
+    pub t4_ms: u64,
+}
+
+impl Default for TimersConfig {
+    fn default() -> TimersConfig {
+        TimersConfig { t1_ms: 500, t2_ms: 4000, t4_ms: 5000 }
+    }
+}
+
+/// Call limits and timeouts.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsConfig {
+    /// Outgoing: cancel after this many seconds without an answer.
+    pub ring_timeout_secs: u32,
+    /// Incoming: answer 480 after this many seconds without an answer.
+    pub answer_timeout_secs: u32,
+    /// Calls at once; more incoming INVITEs get 503.
+    pub max_concurrent: u32,
+    /// Call records kept in the store.
+    pub keep_records: u32,
+}
+
+impl Default for CallsConfig {
+    fn default() -> CallsConfig {
+        CallsConfig { ring_timeout_secs: 60, answer_timeout_secs: 60, max_concurrent: 1000, keep_records: 10_000 }
+    }
+}
+
+impl CallsConfig {
+    /// `ring_timeout_secs` as a duration.
+    pub fn ring_timeout(&self) -> Duration {
+        Duration::from_secs(self.ring_timeout_secs.into())
+    }
+
+    /// `answer_timeout_secs` as a duration.
+    pub fn answer_timeout(&self) -> Duration {
+        Duration::from_secs(self.answer_timeout_secs.into())
+    }
+}
+
+/// RTP port range.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RtpConfig {
+    /// First port (RTP uses even ports, RTCP the odd one above).
+    pub port_start: u16,
+    /// How many ports the range spans.
+    pub port_count: u16,
+}
+
+impl Default for RtpConfig {
+    fn default() -> RtpConfig {
+        RtpConfig { port_start: 20000, port_count: 10000 }
+    }
+}
+
+/// Input limits.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest SIP message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Idle TCP connections are closed after this many seconds.
+    pub tcp_idle_secs: u64,
+    /// TCP connections at once.
+    pub max_tcp_connections: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        LimitsConfig { max_message_bytes: 65535, tcp_idle_secs: 300, max_tcp_connections: 1024 }
+    }
+}

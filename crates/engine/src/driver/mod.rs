@@ -1,0 +1,209 @@
+//! The tokio driver: binds sockets, runs the core task, and is the only place that
+//! reads the clock. After every input (command, inbound message, timeout) it
+//! drains the core's outputs: bytes to sockets, records to the store writer,
+//! names to the resolver.
+
+pub(crate) mod dns;
+pub(crate) mod rtp;
+pub(crate) mod transport;
+
+use std::net::{IpAddr, Ipv4Addr, UdpSocket as StdUdp};
+use std::time::Duration;
+
+use callwire_store::Store;
+use rand::SeedableRng;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::EngineConfig;
+use crate::core::{Command, Core, Output};
+use crate::error::EngineError;
+use crate::SipBindings;
+
+use self::transport::{Inbound, Sockets};
+
+/// Inbound SIP messages queued for the core at most.
+const INBOUND_QUEUE: usize = 8192;
+/// Store writes queued at most.
+const STORE_QUEUE: usize = 16384;
+
+/// Internal completions the core waits for (DNS answers).
+pub(crate) enum Internal {
+    RegistrarResolved { account: String, generation: u64, result: Result<dns::Resolved, EngineError> },
+}
+
+/// The address to advertise: the configured one, the bind address when it is
+/// specific, else the address the routing table would use to reach the outside
+/// (no packet is sent), else loopback.
+fn advertised_ip(config: &EngineConfig) -> IpAddr {
+    if let Some(ip) = config.advertised_address {
+        return ip;
+    }
+    let bind = config.sip_bind.ip();
+    if !bind.is_unspecified() {
+        return bind;
+    }
+    let probe = || -> std::io::Result<IpAddr> {
+        let s = StdUdp::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+        // connect() on UDP only picks a route; nothing goes on the wire.
+        s.connect((Ipv4Addr::new(192, 0, 2, 1), 9))?;
+        Ok(s.local_addr()?.ip())
+    };
+    probe().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+pub(crate) async fn start(
+    config: EngineConfig,
+    store: Store,
+    mut commands: mpsc::Receiver<Command>,
+) -> Result<(SipBindings, JoinHandle<()>), EngineError> {
+    let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
+    let (sockets, listener) = Sockets::bind(
+        config.sip_bind,
+        inbound_tx,
+        config.limits.max_message_bytes,
+        Duration::from_secs(config.limits.tcp_idle_secs),
+        config.limits.max_tcp_connections,
+    )
+    .await
+    .map_err(|source| EngineError::Io { context: format!("cannot bind SIP on {}", config.sip_bind), source })?;
+    let udp_addr = sockets.udp_addr().map_err(|source| EngineError::Io { context: "SIP socket".into(), source })?;
+    let tcp_addr = listener.local_addr().map_err(|source| EngineError::Io { context: "SIP listener".into(), source })?;
+    let local_ip = advertised_ip(&config);
+    tracing::info!(%udp_addr, advertised = %local_ip, "SIP bound");
+
+    let records = store.list_accounts().await?;
+    let (internal_tx, mut internal) = mpsc::channel::<Internal>(1024);
+    let (store_tx, store_rx) = mpsc::channel::<Output>(STORE_QUEUE);
+    let writer = tokio::spawn(store_writer(store, store_rx, config.calls.keep_records));
+
+    let mut core = Core::new(config, local_ip, udp_addr.port(), rand::rngs::StdRng::from_entropy());
+    let udp_task = tokio::spawn(sockets.clone().run_udp());
+    let tcp_task = tokio::spawn(sockets.clone().run_tcp(listener));
+
+    let join = tokio::spawn(async move {
+        let io = Io { sockets, store: store_tx, internal: internal_tx };
+        core.load_accounts(records, std::time::Instant::now());
+        io.flush(&mut core);
+        let mut shutdown: Option<(Instant, tokio::sync::oneshot::Sender<()>)> = None;
+        loop {
+            let deadline = core.poll_timeout().map(Instant::from_std);
+            let sleep_until = match (&shutdown, deadline) {
+                (Some((end, _)), Some(d)) => Some(d.min(*end)),
+                (Some((end, _)), None) => Some(*end),
+                (None, d) => d,
+            };
+            let sleep = async {
+                match sleep_until {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown { grace, reply }) => {
+                        core.begin_shutdown(std::time::Instant::now());
+                        shutdown = Some((Instant::now() + grace, reply));
+                    }
+                    Some(cmd) => core.command(cmd, std::time::Instant::now()),
+                    None => break,
+                },
+                Some(msg) = inbound.recv() => {
+                    core.receive(msg, std::time::Instant::now());
+                    // Take what else is queued without re-arming the timer each time.
+                    let mut budget = 64;
+                    while budget > 0 {
+                        let Ok(msg) = inbound.try_recv() else { break };
+                        core.receive(msg, std::time::Instant::now());
+                        io.flush(&mut core);
+                        budget -= 1;
+                    }
+                }
+                Some(done) = internal.recv() => match done {
+                    Internal::RegistrarResolved { account, generation, result } => {
+                        core.on_registrar_resolved(&account, generation, result, std::time::Instant::now());
+                    }
+                },
+                _ = sleep => core.handle_timeout(std::time::Instant::now()),
+            }
+            io.flush(&mut core);
+            if let Some((end, _)) = &shutdown {
+                if core.quiescent() || Instant::now() >= *end {
+                    break;
+                }
+            }
+        }
+        udp_task.abort();
+        tcp_task.abort();
+        drop(io);
+        let _ = writer.await;
+        if let Some((_, reply)) = shutdown {
+            let _ = reply.send(());
+        }
+    });
+    Ok((SipBindings { udp: udp_addr, tcp: tcp_addr }, join))
+}
+
+/// Where the core's outputs go.
+struct Io {
+    sockets: Sockets,
+    store: mpsc::Sender<Output>,
+    internal: mpsc::Sender<Internal>,
+}
+
+impl Io {
+    fn flush(&self, core: &mut Core) {
+        while let Some(out) = core.outputs.pop_front() {
+            match out {
+                Output::Send { transport, dest, bytes } => self.sockets.send(transport, dest, bytes),
+                Output::SaveCall(_) | Output::SaveAccount(_) | Output::DeleteAccount(_) => {
+                    if self.store.try_send(out).is_err() {
+                        tracing::error!("store queue full; a record was not saved");
+                    }
+                }
+                Output::ResolveRegistrar { account, uri, transport, generation } => {
+                    let internal = self.internal.clone();
+                    tokio::spawn(async move {
+                        let result = dns::resolve_with(&uri, transport).await;
+                        let _ = internal.send(Internal::RegistrarResolved { account, generation, result }).await;
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Applies store writes in order; prunes old call records now and then.
+async fn store_writer(store: Store, mut rx: mpsc::Receiver<Output>, keep: u32) {
+    let mut since_prune = 0u32;
+    while let Some(op) = rx.recv().await {
+        let result = match op {
+            Output::SaveCall(record) => {
+                since_prune += 1;
+                store.upsert_call_record(&record).await
+            }
+            Output::SaveAccount(record) => match store.get_account(&record.id).await {
+                Ok(Some(_)) => store.update_account(&record).await,
+                Ok(None) => store.insert_account(&record).await,
+                Err(e) => Err(e),
+            },
+            Output::DeleteAccount(id) => match store.delete_account(&id).await {
+                Err(callwire_store::StoreError::NotFound { .. }) => Ok(()),
+                other => other,
+            },
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "store write failed");
+        }
+        if since_prune >= 1000 {
+            since_prune = 0;
+            if let Err(e) = store.prune_call_records(keep).await {
+                tracing::error!(error = %e, "pruning call records failed");
+            }
+        }
+    }
+}
+

@@ -1,0 +1,201 @@
+//! Accounts: the SIP identities callwire uses, as clients see and change them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+
+/// The account that always exists: peer-to-peer, no registrar.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// SIP transport an account uses towards its registrar and peers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountTransport {
+    /// UDP (default).
+    #[default]
+    Udp,
+    /// TCP.
+    Tcp,
+}
+
+impl AccountTransport {
+    /// Lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountTransport::Udp => "udp",
+            AccountTransport::Tcp => "tcp",
+        }
+    }
+}
+
+/// The writable fields of an account (everything but the password and the id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Display name used in From.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// SIP user part.
+    pub user: String,
+    /// SIP domain.
+    pub domain: String,
+    /// Registrar, `host[:port]` or SIP URI; none = peer-to-peer.
+    #[serde(default)]
+    pub registrar: Option<String>,
+    /// Registrar to fail over to.
+    #[serde(default)]
+    pub secondary_registrar: Option<String>,
+    /// Outbound proxy for every request.
+    #[serde(default)]
+    pub outbound_proxy: Option<String>,
+    /// Digest user name (defaults to `user`).
+    #[serde(default)]
+    pub auth_user: Option<String>,
+    /// Transport.
+    #[serde(default)]
+    pub transport: AccountTransport,
+    /// Registration interval in seconds.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+    /// Answer every incoming call.
+    #[serde(default)]
+    pub auto_answer: bool,
+    /// Enabled accounts register and take calls.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Concurrent calls on this account.
+    #[serde(default)]
+    pub max_calls: Option<u32>,
+}
+
+fn default_expires() -> u32 {
+    3600
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl AccountSettings {
+    /// The settings of the `default` account for a host.
+    pub fn default_account(host: &str) -> AccountSettings {
+        AccountSettings {
+            display_name: None,
+            user: DEFAULT_ACCOUNT.to_owned(),
+            domain: host.to_owned(),
+            registrar: None,
+            secondary_registrar: None,
+            outbound_proxy: None,
+            auth_user: None,
+            transport: AccountTransport::Udp,
+            expires: default_expires(),
+            auto_answer: false,
+            enabled: true,
+            max_calls: None,
+        }
+    }
+
+    /// Checks ranges and formats; the message names the field.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |m: String| Err(EngineError::InvalidArgument(m));
+        if self.user.is_empty() || self.user.len() > 128 || self.user.chars().any(|c| c.is_whitespace() || c == '@' || c == ':') {
+            return bad("user must be 1-128 characters without spaces, '@' or ':'".into());
+        }
+        if self.domain.is_empty() || self.domain.len() > 253 || self.domain.chars().any(|c| c.is_whitespace() || c == '@') {
+            return bad("domain must be 1-253 characters without spaces or '@'".into());
+        }
+        if !(10..=86400).contains(&self.expires) {
+            return bad("expires must be between 10 and 86400 seconds".into());
+        }
+        for (name, v) in [
+            ("registrar", &self.registrar),
+            ("secondary_registrar", &self.secondary_registrar),
+            ("outbound_proxy", &self.outbound_proxy),
+        ] {
+            if let Some(v) = v {
+                if crate::core::target::parse_target(v).is_err() {
+                    return bad(format!("{name} must be host[:port] or a SIP URI"));
+                }
+            }
+        }
+        if self.secondary_registrar.is_some() && self.registrar.is_none() {
+            return bad("secondary_registrar needs a registrar".into());
+        }
+        if let Some(d) = &self.display_name {
+            if d.len() > 128 || d.contains(['"', '\r', '\n', '\\']) {
+                return bad("display_name must be at most 128 characters without quotes or backslashes".into());
+            }
+        }
+        if matches!(self.max_calls, Some(0)) {
+            return bad("max_calls must be at least 1 (or null for no limit)".into());
+        }
+        Ok(())
+    }
+}
+
+/// Registration state of an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationState {
+    /// Not registered (peer-to-peer accounts, disabled accounts, or not yet started).
+    Unregistered,
+    /// A REGISTER is under way.
+    Registering,
+    /// The registrar accepted the binding.
+    Registered,
+    /// The registrar refused or did not answer; retried with backoff.
+    Failed,
+}
+
+/// What the API shows of an account's registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationView {
+    /// State.
+    pub state: RegistrationState,
+    /// Last SIP status code, when it explains the state.
+    pub code: Option<u16>,
+    /// Its reason phrase or a description.
+    pub reason: Option<String>,
+    /// When the binding expires.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RegistrationView {
+    /// Not registered, nothing to explain.
+    pub fn unregistered() -> RegistrationView {
+        RegistrationView { state: RegistrationState::Unregistered, code: None, reason: None, expires_at: None }
+    }
+}
+
+/// An account as the API shows it: settings, no password, live registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    /// Id.
+    pub id: String,
+    /// Settings.
+    #[serde(flatten)]
+    pub settings: AccountSettings,
+    /// Whether a password is stored (the password itself is never returned).
+    pub has_password: bool,
+    /// Registration.
+    pub registration: RegistrationView,
+}
+
+/// How an update treats the stored password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// Keep what is stored.
+    Keep,
+    /// Store a new one.
+    Set(String),
+    /// Remove it.
+    Clear,
+}
+
+/// Checks an account id: 1-64 characters of `[A-Za-z0-9_.-]`.
+pub fn validate_account_id(id: &str) -> Result<(), EngineError> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        return Err(EngineError::InvalidArgument("id must be 1-64 characters of A-Z a-z 0-9 _ . -".into()));
+    }
+    Ok(())
+}
