@@ -15,16 +15,25 @@ pub(crate) fn hash_token(token: &str) -> [u8; 32] {
 }
 
 /// Rejects requests without `Authorization: Bearer <admin token>`.
-pub(crate) async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+pub(crate) async fn require_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let presented = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match presented {
         Some(token) if hash_token(token) == *state.token_hash => Ok(next.run(req).await),
         Some(_) => Err(ApiError::Unauthorized("invalid bearer token".into())),
-        None => Err(ApiError::Unauthorized("missing bearer token (Authorization: Bearer <token>)".into())),
+        None => Err(ApiError::Unauthorized(
+            "missing bearer token (Authorization: Bearer <token>)".into(),
+        )),
     }
 }

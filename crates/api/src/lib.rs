@@ -31,7 +31,10 @@ pub struct AppState {
 impl AppState {
     /// State for an engine and its admin token.
     pub fn new(engine: Engine, token: &str) -> AppState {
-        AppState { engine, token_hash: Arc::new(auth::hash_token(token)) }
+        AppState {
+            engine,
+            token_hash: Arc::new(auth::hash_token(token)),
+        }
     }
 }
 

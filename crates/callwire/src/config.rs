@@ -79,8 +79,15 @@ impl Config {
             user_agent: defaults.user_agent,
         };
         Config {
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./callwire-data")),
-            http: args.http.or(file.http).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./callwire-data")),
+            http: args
+                .http
+                .or(file.http)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             engine,
         }
     }
@@ -96,7 +103,10 @@ mod tests {
             "http = \"127.0.0.1:9000\"\nsip = \"127.0.0.1:5999\"\ndata_dir = \"/tmp/x\"\n[calls]\nring_timeout_secs = 5\n",
         )
         .unwrap();
-        let args = ServeArgs { sip: Some("127.0.0.1:6000".parse().unwrap()), ..Default::default() };
+        let args = ServeArgs {
+            sip: Some("127.0.0.1:6000".parse().unwrap()),
+            ..Default::default()
+        };
         let c = Config::merge(&args, file);
         assert_eq!(c.engine.sip_bind, "127.0.0.1:6000".parse().unwrap());
         assert_eq!(c.http, "127.0.0.1:9000".parse().unwrap());

@@ -15,7 +15,11 @@ use crate::config::{Config, ServeArgs};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 #[derive(Parser)]
-#[command(name = "callwire", version, about = "A SIP call service with an HTTP API")]
+#[command(
+    name = "callwire",
+    version,
+    about = "A SIP call service with an HTTP API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +43,9 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = Config::load(&args)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(serve(config))
         }
     }
@@ -49,9 +55,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let token = api_token(&config.data_dir)?;
-    let store = callwire_store::Store::open(&config.data_dir).await.context("cannot open the store")?;
+    let store = callwire_store::Store::open(&config.data_dir)
+        .await
+        .context("cannot open the store")?;
     let engine = callwire_engine::Engine::start(config.engine.clone(), store.clone()).await?;
-    let listener = TcpListener::bind(config.http).await.with_context(|| format!("cannot bind HTTP on {}", config.http))?;
+    let listener = TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("cannot bind HTTP on {}", config.http))?;
     let bindings = engine.bindings();
     tracing::info!(http = %listener.local_addr()?, sip_udp = %bindings.udp, sip_tcp = %bindings.tcp, "callwire is running");
 
@@ -103,7 +113,12 @@ fn api_token(data_dir: &Path) -> anyhow::Result<String> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(contents.as_bytes())?;
     f.write_all(b"\n")
 }

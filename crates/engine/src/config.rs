@@ -52,7 +52,11 @@ pub struct TimersConfig {
 
 impl Default for TimersConfig {
     fn default() -> TimersConfig {
-        TimersConfig { t1_ms: 500, t2_ms: 4000, t4_ms: 5000 }
+        TimersConfig {
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+        }
     }
 }
 
@@ -72,7 +76,12 @@ pub struct CallsConfig {
 
 impl Default for CallsConfig {
     fn default() -> CallsConfig {
-        CallsConfig { ring_timeout_secs: 60, answer_timeout_secs: 60, max_concurrent: 1000, keep_records: 10_000 }
+        CallsConfig {
+            ring_timeout_secs: 60,
+            answer_timeout_secs: 60,
+            max_concurrent: 1000,
+            keep_records: 10_000,
+        }
     }
 }
 
@@ -100,7 +109,10 @@ pub struct RtpConfig {
 
 impl Default for RtpConfig {
     fn default() -> RtpConfig {
-        RtpConfig { port_start: 20000, port_count: 10000 }
+        RtpConfig {
+            port_start: 20000,
+            port_count: 10000,
+        }
     }
 }
 
@@ -118,6 +130,10 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> LimitsConfig {
-        LimitsConfig { max_message_bytes: 65535, tcp_idle_secs: 300, max_tcp_connections: 1024 }
+        LimitsConfig {
+            max_message_bytes: 65535,
+            tcp_idle_secs: 300,
+            max_tcp_connections: 1024,
+        }
     }
 }

@@ -21,7 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use config::EngineConfig;
 pub use error::EngineError;
-pub use model::account::{AccountSettings, AccountView, PasswordChange, RegistrationState, RegistrationView};
+pub use model::account::{
+    AccountSettings, AccountView, PasswordChange, RegistrationState, RegistrationView,
+};
 pub use model::call::{CallState, CallView, Direction, Reason};
 
 use crate::core::Command;
@@ -79,10 +81,20 @@ struct Inner {
 
 impl Engine {
     /// Binds the SIP sockets, loads accounts from the store and starts the core.
-    pub async fn start(config: EngineConfig, store: callwire_store::Store) -> Result<Engine, EngineError> {
+    pub async fn start(
+        config: EngineConfig,
+        store: callwire_store::Store,
+    ) -> Result<Engine, EngineError> {
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let (bindings, join) = driver::start(config, store.clone(), rx).await?;
-        Ok(Engine { commands, inner: Arc::new(Inner { bindings, store, core: tokio::sync::Mutex::new(Some(join)) }) })
+        Ok(Engine {
+            commands,
+            inner: Arc::new(Inner {
+                bindings,
+                store,
+                core: tokio::sync::Mutex::new(Some(join)),
+            }),
+        })
     }
 
     /// The bound SIP sockets.
@@ -90,7 +102,10 @@ impl Engine {
         self.inner.bindings
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command) -> Result<T, EngineError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Command,
+    ) -> Result<T, EngineError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .try_send(make(tx))
@@ -98,14 +113,21 @@ impl Engine {
         match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(EngineError::Unavailable("the engine is stopping".into())),
-            Err(_) => Err(EngineError::Unavailable("the engine did not answer in time".into())),
+            Err(_) => Err(EngineError::Unavailable(
+                "the engine did not answer in time".into(),
+            )),
         }
     }
 
     /// Health summary.
     pub async fn health(&self) -> Result<Health, EngineError> {
         let active_calls = self.ask(Command::ActiveCalls).await?;
-        Ok(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), sip: self.inner.bindings, active_calls })
+        Ok(Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+            sip: self.inner.bindings,
+            active_calls,
+        })
     }
 
     /// Every account.
@@ -129,7 +151,13 @@ impl Engine {
         model::account::validate_account_id(id)?;
         settings.validate()?;
         let id = id.to_owned();
-        self.ask(|reply| Command::CreateAccount { id, settings, password, reply }).await
+        self.ask(|reply| Command::CreateAccount {
+            id,
+            settings,
+            password,
+            reply,
+        })
+        .await
     }
 
     /// Replaces an account's settings; re-registers when they change.
@@ -141,7 +169,13 @@ impl Engine {
     ) -> Result<AccountView, EngineError> {
         settings.validate()?;
         let id = id.to_owned();
-        self.ask(|reply| Command::UpdateAccount { id, settings, password, reply }).await
+        self.ask(|reply| Command::UpdateAccount {
+            id,
+            settings,
+            password,
+            reply,
+        })
+        .await
     }
 
     /// Deletes an account after unregistering it.
@@ -152,11 +186,14 @@ impl Engine {
 
     /// Calls in progress first, then recent ended ones, newest first.
     pub async fn list_calls(&self, limit: usize) -> Result<Vec<CallView>, EngineError> {
-        let mut calls = self.ask(|reply| Command::ListCalls { limit, reply }).await?;
+        let mut calls = self
+            .ask(|reply| Command::ListCalls { limit, reply })
+            .await?;
         if calls.len() < limit {
             // Older calls come from the store's call records.
             let before = calls.iter().map(|c| c.created_at).min();
-            let seen: std::collections::HashSet<String> = calls.iter().map(|c| c.id.clone()).collect();
+            let seen: std::collections::HashSet<String> =
+                calls.iter().map(|c| c.id.clone()).collect();
             let want = u32::try_from(limit - calls.len() + seen.len()).unwrap_or(u32::MAX);
             let records = self.inner.store.list_call_records(want, None).await?;
             let _ = before;
@@ -176,10 +213,15 @@ impl Engine {
     pub async fn get_call(&self, id: &str) -> Result<CallView, EngineError> {
         let key = id.to_owned();
         match self.ask(|reply| Command::GetCall { id: key, reply }).await {
-            Err(EngineError::NotFound { .. }) => match self.inner.store.get_call_record(id).await? {
-                Some(r) => Ok(core::calls::view_from_record(r)),
-                None => Err(EngineError::NotFound { what: "call", id: id.to_owned() }),
-            },
+            Err(EngineError::NotFound { .. }) => {
+                match self.inner.store.get_call_record(id).await? {
+                    Some(r) => Ok(core::calls::view_from_record(r)),
+                    None => Err(EngineError::NotFound {
+                        what: "call",
+                        id: id.to_owned(),
+                    }),
+                }
+            }
             other => other,
         }
     }
@@ -198,7 +240,13 @@ impl Engine {
             None => target.clone(),
         };
         let resolved = driver::dns::resolve_with(&hop, fallback).await?;
-        self.ask(|reply| Command::PlaceCall { call, target, resolved, reply }).await
+        self.ask(|reply| Command::PlaceCall {
+            call,
+            target,
+            resolved,
+            reply,
+        })
+        .await
     }
 
     /// Answers an incoming call.
@@ -210,7 +258,9 @@ impl Engine {
     /// Rejects an incoming call with a final status (400-699).
     pub async fn reject(&self, id: &str, code: u16) -> Result<CallView, EngineError> {
         if !(400..=699).contains(&code) {
-            return Err(EngineError::InvalidArgument("code must be between 400 and 699".into()));
+            return Err(EngineError::InvalidArgument(
+                "code must be between 400 and 699".into(),
+            ));
         }
         let id = id.to_owned();
         self.ask(|reply| Command::Reject { id, code, reply }).await
@@ -226,7 +276,12 @@ impl Engine {
     /// store, within `grace`. Later commands answer `Unavailable`.
     pub async fn shutdown(&self, grace: std::time::Duration) {
         let (tx, rx) = oneshot::channel();
-        if self.commands.send(Command::Shutdown { grace, reply: tx }).await.is_ok() {
+        if self
+            .commands
+            .send(Command::Shutdown { grace, reply: tx })
+            .await
+            .is_ok()
+        {
             let _ = tokio::time::timeout(grace + std::time::Duration::from_secs(1), rx).await;
         }
         if let Some(join) = self.inner.core.lock().await.take() {

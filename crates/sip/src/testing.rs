@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::message::{CSeq, Head, Host, Message, Method, NameAddr, Request, Response, SipUri, StatusCode, Uri, Via};
+use crate::message::{
+    CSeq, Head, Host, Message, Method, NameAddr, Request, Response, SipUri, StatusCode, Uri, Via,
+};
 use crate::transaction::{Config, Event, Target, TransactionLayer, Transmit, Transport};
 
 /// Network behaviour of a [`Sim`].
@@ -34,7 +36,11 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> SimConfig {
-        SimConfig { latency: Duration::from_millis(10), loss: 0.0, seed: 1 }
+        SimConfig {
+            latency: Duration::from_millis(10),
+            loss: 0.0,
+            seed: 1,
+        }
     }
 }
 
@@ -67,7 +73,11 @@ pub struct Datagram {
 impl Datagram {
     /// The start line, for assertions (`"INVITE sip:…"`, `"SIP/2.0 200 OK"`).
     pub fn start_line(&self) -> String {
-        let end = self.bytes.iter().position(|&b| b == b'\r').unwrap_or(self.bytes.len());
+        let end = self
+            .bytes
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(self.bytes.len());
         String::from_utf8_lossy(self.bytes.get(..end).unwrap_or_default()).into_owned()
     }
 }
@@ -120,7 +130,11 @@ impl Sim {
 
     /// Adds an endpoint listening at `addr` on every transport.
     pub fn add_node(&mut self, addr: SocketAddr, config: Config) -> NodeId {
-        self.nodes.push(Node { addr, layer: TransactionLayer::new(config), events: VecDeque::new() });
+        self.nodes.push(Node {
+            addr,
+            layer: TransactionLayer::new(config),
+            events: VecDeque::new(),
+        });
         NodeId(self.nodes.len() - 1)
     }
 
@@ -177,7 +191,10 @@ impl Sim {
         self.collect();
         let next = [
             self.in_flight.peek().map(|Reverse(d)| d.at),
-            self.nodes.iter().filter_map(|n| n.layer.poll_timeout()).min(),
+            self.nodes
+                .iter()
+                .filter_map(|n| n.layer.poll_timeout())
+                .min(),
             self.wakeups.first().copied(),
         ]
         .into_iter()
@@ -187,7 +204,9 @@ impl Sim {
         self.now = self.now.max(next);
         let now = self.now;
         while self.in_flight.peek().is_some_and(|Reverse(d)| d.at <= now) {
-            let Some(Reverse(d)) = self.in_flight.pop() else { break };
+            let Some(Reverse(d)) = self.in_flight.pop() else {
+                break;
+            };
             let Some(node) = self.nodes.iter_mut().find(|n| n.addr == d.target.addr) else {
                 continue;
             };
@@ -218,7 +237,9 @@ impl Sim {
     /// node queues.
     fn collect(&mut self) {
         for i in 0..self.nodes.len() {
-            let Some(node) = self.nodes.get_mut(i) else { continue };
+            let Some(node) = self.nodes.get_mut(i) else {
+                continue;
+            };
             let from = node.addr;
             let mut out = Vec::new();
             while let Some(t) = node.layer.poll_transmit() {
@@ -231,7 +252,13 @@ impl Sim {
                 let dropped = !target.transport.is_reliable()
                     && self.config.loss > 0.0
                     && self.rng.gen_bool(self.config.loss.clamp(0.0, 1.0));
-                self.log.push(Datagram { sent_at: self.now, from, target, bytes: bytes.clone(), dropped });
+                self.log.push(Datagram {
+                    sent_at: self.now,
+                    from,
+                    target,
+                    bytes: bytes.clone(),
+                    dropped,
+                });
                 if !dropped {
                     self.seq += 1;
                     self.in_flight.push(Reverse(InFlight {
@@ -273,11 +300,30 @@ pub fn request(
     let mut from_na = NameAddr::new(sip_uri(Some("alice"), from));
     from_na.set_tag("from-tag");
     let to_na = NameAddr::new(sip_uri(Some("bob"), to));
-    let mut head = Head::new(from_na, to_na, call_id.to_owned(), CSeq { seq, method: method.clone() });
-    head.via.push(Via::new(transport.as_str(), Host::from(from.ip()), Some(from.port()), branch));
+    let mut head = Head::new(
+        from_na,
+        to_na,
+        call_id.to_owned(),
+        CSeq {
+            seq,
+            method: method.clone(),
+        },
+    );
+    head.via.push(Via::new(
+        transport.as_str(),
+        Host::from(from.ip()),
+        Some(from.port()),
+        branch,
+    ));
     head.max_forwards = Some(70);
-    head.contact.push(NameAddr::new(sip_uri(Some("alice"), from)));
-    Request { method, uri: sip_uri(Some("bob"), to), head, body: Vec::new() }
+    head.contact
+        .push(NameAddr::new(sip_uri(Some("alice"), from)));
+    Request {
+        method,
+        uri: sip_uri(Some("bob"), to),
+        head,
+        body: Vec::new(),
+    }
 }
 
 /// A response to `request` (RFC 3261 §8.2.6) with `to_tag` added to To.

@@ -763,3 +763,33 @@ fn config_checks_and_redacted_debug() {
         RegistrationError::ZeroExpires
     );
 }
+
+#[test]
+fn refresh_with_refused_credentials_fails_without_a_second_try() {
+    let mut rng = StdRng::seed_from_u64(16);
+    let t0 = Instant::now();
+    let mut registrar = FakeRegistrar::new("secret", t0);
+    let mut reg = registered(&mut rng, t0, &mut registrar);
+    // The password was changed on the registrar.
+    registrar.password = "changed";
+    let t1 = t0 + secs(480);
+    reg.handle_timeout(t1, &mut rng);
+    let mut sent = 0;
+    while let Some((req, _)) = reg.poll_request(t1) {
+        sent += 1;
+        assert!(sent <= 5, "must not loop");
+        let resp = registrar.handle(&req, t1);
+        reg.on_response(&resp, t1, &mut rng);
+    }
+    assert_eq!(
+        sent, 1,
+        "the reused nonce came back: the credentials are wrong"
+    );
+    assert_eq!(
+        reg.state(),
+        &RegistrationState::Failed {
+            code: Some(401),
+            reason: FailureReason::AuthRejected
+        }
+    );
+}

@@ -49,8 +49,19 @@ fn call(net: SimConfig, transport: Transport) -> (Outcome, Sim) {
     let mut out = Outcome::default();
     let to_uas = Target::new(transport, addr(UAS));
 
-    let invite = request(Method::Invite, addr(UAC), addr(UAS), transport, "z9hG4bK-inv", "call-net", 1);
-    let inv_tx = sim.layer(a).send_request(invite.clone(), to_uas, t0).unwrap();
+    let invite = request(
+        Method::Invite,
+        addr(UAC),
+        addr(UAS),
+        transport,
+        "z9hG4bK-inv",
+        "call-net",
+        1,
+    );
+    let inv_tx = sim
+        .layer(a)
+        .send_request(invite.clone(), to_uas, t0)
+        .unwrap();
     let mut bye_tx: Option<ClientTxId> = None;
     let mut pending: Option<Pending2xx> = None;
     let mut ack_branch = 0;
@@ -67,8 +78,15 @@ fn call(net: SimConfig, transport: Transport) -> (Outcome, Sim) {
                     sim.layer(a).send_stateless(&ack.into_message(), to_uas);
                     out.acks_sent += 1;
                     if bye_tx.is_none() {
-                        let mut bye =
-                            request(Method::Bye, addr(UAC), addr(UAS), transport, "z9hG4bK-bye", "call-net", 2);
+                        let mut bye = request(
+                            Method::Bye,
+                            addr(UAC),
+                            addr(UAS),
+                            transport,
+                            "z9hG4bK-bye",
+                            "call-net",
+                            2,
+                        );
                         bye.head.to = r.head.to.clone();
                         bye_tx = Some(sim.layer(a).send_request(bye, to_uas, now).unwrap());
                     }
@@ -79,19 +97,29 @@ fn call(net: SimConfig, transport: Transport) -> (Outcome, Sim) {
                     let ack = ack_for_2xx(&invite, &r, ack_branch);
                     sim.layer(a).send_stateless(&ack.into_message(), to_uas);
                 }
-                Event::Response { tx, response: r } if Some(tx) == bye_tx && r.status == StatusCode::OK => {
+                Event::Response { tx, response: r }
+                    if Some(tx) == bye_tx && r.status == StatusCode::OK =>
+                {
                     out.bye_ok = true;
                 }
-                Event::Response { .. } | Event::Terminated { .. } | Event::StrayResponse { .. } => {}
+                Event::Response { .. } | Event::Terminated { .. } | Event::StrayResponse { .. } => {
+                }
                 other => out.failures.push(format!("UAC: {other:?}")),
             }
         }
         // UAS TU.
         for ev in sim.events(b) {
             match ev {
-                Event::Request { tx, request: r, source, transport: tp } if r.method == Method::Invite => {
+                Event::Request {
+                    tx,
+                    request: r,
+                    source,
+                    transport: tp,
+                } if r.method == Method::Invite => {
                     let layer = sim.layer(b);
-                    layer.send_response(tx, response(&r, 180, Some("uas")), now).unwrap();
+                    layer
+                        .send_response(tx, response(&r, 180, Some("uas")), now)
+                        .unwrap();
                     let ok = response(&r, 200, Some("uas"));
                     layer.send_response(tx, ok.clone(), now).unwrap();
                     let t1 = Duration::from_millis(500);
@@ -113,7 +141,9 @@ fn call(net: SimConfig, transport: Transport) -> (Outcome, Sim) {
                 }
                 Event::Request { tx, request: r, .. } if r.method == Method::Bye => {
                     out.uas_got_bye = true;
-                    sim.layer(b).send_response(tx, response(&r, 200, None), now).unwrap();
+                    sim.layer(b)
+                        .send_response(tx, response(&r, 200, None), now)
+                        .unwrap();
                 }
                 Event::Terminated { .. } => {}
                 other => out.failures.push(format!("UAS: {other:?}")),
@@ -145,14 +175,25 @@ fn call(net: SimConfig, transport: Transport) -> (Outcome, Sim) {
 /// the dialog layer's job; this is the minimum for the test.
 fn ack_for_2xx(invite: &Request, ok: &callwire_sip::message::Response, n: u32) -> Request {
     let transport = Transport::from_token(&invite.head.via[0].transport).unwrap();
-    let mut ack = request(Method::Ack, addr(UAC), addr(UAS), transport, &format!("z9hG4bK-ack{n}"), "call-net", 1);
+    let mut ack = request(
+        Method::Ack,
+        addr(UAC),
+        addr(UAS),
+        transport,
+        &format!("z9hG4bK-ack{n}"),
+        "call-net",
+        1,
+    );
     ack.head.to = ok.head.to.clone();
     ack
 }
 
 fn assert_completed(out: &Outcome, sim: &mut Sim, what: &str) {
     assert!(out.failures.is_empty(), "{what}: {:?}", out.failures);
-    assert!(out.invite_ok && out.uas_got_ack && out.uas_got_bye && out.bye_ok, "{what}: {out:?}");
+    assert!(
+        out.invite_ok && out.uas_got_ack && out.uas_got_bye && out.bye_ok,
+        "{what}: {out:?}"
+    );
     // The run ended because nothing was left to happen: every transaction is gone.
     for node in [NodeId::new(0), NodeId::new(1)] {
         assert!(sim.layer(node).is_empty(), "{what}: transactions left");
@@ -161,7 +202,11 @@ fn assert_completed(out: &Outcome, sim: &mut Sim, what: &str) {
 
 #[test]
 fn call_without_loss_takes_two_round_trips() {
-    let net = SimConfig { latency: Duration::from_millis(20), loss: 0.0, seed: 1 };
+    let net = SimConfig {
+        latency: Duration::from_millis(20),
+        loss: 0.0,
+        seed: 1,
+    };
     let (out, mut sim) = call(net, Transport::Udp);
     assert_completed(&out, &mut sim, "no loss");
     assert_eq!(out.acks_sent, 1);
@@ -177,11 +222,18 @@ fn call_without_loss_takes_two_round_trips() {
             "SIP/2.0 200 OK",
         ]
     );
-    let offsets: Vec<u128> =
-        sim.log().iter().map(|d| (d.sent_at - sim.log()[0].sent_at).as_millis()).collect();
+    let offsets: Vec<u128> = sim
+        .log()
+        .iter()
+        .map(|d| (d.sent_at - sim.log()[0].sent_at).as_millis())
+        .collect();
     assert_eq!(offsets, vec![0, 20, 20, 40, 40, 60]);
     // Cleanup ran on virtual time: Timers J/K/L/M/D, all ≤ 64*T1 after the last message.
-    assert!(sim.elapsed() <= Duration::from_millis(60) + Duration::from_secs(32), "{:?}", sim.elapsed());
+    assert!(
+        sim.elapsed() <= Duration::from_millis(60) + Duration::from_secs(32),
+        "{:?}",
+        sim.elapsed()
+    );
 }
 
 #[test]
@@ -189,7 +241,11 @@ fn call_completes_with_30_percent_loss() {
     let mut retransmissions = 0;
     let mut lost = 0;
     for seed in 0..40 {
-        let net = SimConfig { latency: Duration::from_millis(30), loss: 0.3, seed };
+        let net = SimConfig {
+            latency: Duration::from_millis(30),
+            loss: 0.3,
+            seed,
+        };
         let (out, mut sim) = call(net, Transport::Udp);
         assert_completed(&out, &mut sim, &format!("seed {seed}"));
         lost += sim.log().iter().filter(|d| d.dropped).count();
@@ -202,11 +258,23 @@ fn call_completes_with_30_percent_loss() {
 
 #[test]
 fn call_over_tcp_never_retransmits() {
-    let net = SimConfig { latency: Duration::from_millis(20), loss: 0.9, seed: 3 };
+    let net = SimConfig {
+        latency: Duration::from_millis(20),
+        loss: 0.9,
+        seed: 3,
+    };
     let (out, mut sim) = call(net, Transport::Tcp);
     assert_completed(&out, &mut sim, "tcp");
-    assert_eq!(sim.log().len(), 6, "{:?}", sim.log().iter().map(|d| d.start_line()).collect::<Vec<_>>());
-    assert!(sim.log().iter().all(|d| !d.dropped && d.target.transport == Transport::Tcp));
+    assert_eq!(
+        sim.log().len(),
+        6,
+        "{:?}",
+        sim.log().iter().map(|d| d.start_line()).collect::<Vec<_>>()
+    );
+    assert!(sim
+        .log()
+        .iter()
+        .all(|d| !d.dropped && d.target.transport == Transport::Tcp));
 }
 
 #[test]
@@ -215,7 +283,15 @@ fn unreachable_peer_times_out_in_virtual_time() {
     let mut sim = Sim::new(SimConfig::default(), t0);
     let a = sim.add_node(addr(UAC), Config::default());
     let nobody = Target::new(Transport::Udp, addr("192.0.2.99:5060"));
-    let req = request(Method::Invite, addr(UAC), nobody.addr, Transport::Udp, "z9hG4bK-x", "c", 1);
+    let req = request(
+        Method::Invite,
+        addr(UAC),
+        nobody.addr,
+        Transport::Udp,
+        "z9hG4bK-x",
+        "c",
+        1,
+    );
     let tx = sim.layer(a).send_request(req, nobody, t0).unwrap();
     let wall = Instant::now();
     let mut timeout_at = None;
@@ -233,9 +309,18 @@ fn unreachable_peer_times_out_in_virtual_time() {
 
 #[test]
 fn seeded_runs_are_reproducible() {
-    let net = SimConfig { latency: Duration::from_millis(15), loss: 0.3, seed: 42 };
+    let net = SimConfig {
+        latency: Duration::from_millis(15),
+        loss: 0.3,
+        seed: 42,
+    };
     let (_, first) = call(net, Transport::Udp);
     let (_, second) = call(net, Transport::Udp);
-    let summary = |s: &Sim| -> Vec<(String, bool)> { s.log().iter().map(|d| (d.start_line(), d.dropped)).collect() };
+    let summary = |s: &Sim| -> Vec<(String, bool)> {
+        s.log()
+            .iter()
+            .map(|d| (d.start_line(), d.dropped))
+            .collect()
+    };
     assert_eq!(summary(&first), summary(&second));
 }

@@ -12,7 +12,13 @@ use callwire_sip::transaction::{
 };
 use proptest::prelude::*;
 
-const METHODS: [Method; 5] = [Method::Invite, Method::Ack, Method::Cancel, Method::Bye, Method::Options];
+const METHODS: [Method; 5] = [
+    Method::Invite,
+    Method::Ack,
+    Method::Cancel,
+    Method::Bye,
+    Method::Options,
+];
 const BRANCHES: [&str; 5] = ["z9hG4bK-1", "z9hG4bK-2", "z9hG4bK-3", "legacy-1", ""];
 const STATUSES: [u16; 7] = [100, 180, 200, 202, 404, 486, 603];
 const PEERS: [&str; 3] = ["192.0.2.2:5060", "192.0.2.3:5070", "[2001:db8::1]:5060"];
@@ -20,25 +26,87 @@ const ME: &str = "192.0.2.1:5060";
 
 #[derive(Clone, Debug)]
 enum Op {
-    RecvRequest { method: usize, branch: usize, peer: usize, seq: u32, to_tag: bool, tcp: bool },
-    RecvResponse { status: usize, branch: usize, method: usize, peer: usize },
-    SendRequest { method: usize, branch: usize, peer: usize, tcp: bool },
-    SendResponse { which: usize, status: usize, method: Option<usize>, to_tag: bool },
-    Advance { ms: u64 },
-    TransportError { peer: usize, tcp: bool },
+    RecvRequest {
+        method: usize,
+        branch: usize,
+        peer: usize,
+        seq: u32,
+        to_tag: bool,
+        tcp: bool,
+    },
+    RecvResponse {
+        status: usize,
+        branch: usize,
+        method: usize,
+        peer: usize,
+    },
+    SendRequest {
+        method: usize,
+        branch: usize,
+        peer: usize,
+        tcp: bool,
+    },
+    SendResponse {
+        which: usize,
+        status: usize,
+        method: Option<usize>,
+        to_tag: bool,
+    },
+    Advance {
+        ms: u64,
+    },
+    TransportError {
+        peer: usize,
+        tcp: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..5usize, 0..5usize, 0..3usize, 1..3u32, any::<bool>(), any::<bool>()).prop_map(
-            |(method, branch, peer, seq, to_tag, tcp)| Op::RecvRequest { method, branch, peer, seq, to_tag, tcp }
-        ),
-        (0..7usize, 0..5usize, 0..5usize, 0..3usize)
-            .prop_map(|(status, branch, method, peer)| Op::RecvResponse { status, branch, method, peer }),
-        (0..5usize, 0..5usize, 0..3usize, any::<bool>())
-            .prop_map(|(method, branch, peer, tcp)| Op::SendRequest { method, branch, peer, tcp }),
-        (0..8usize, 0..7usize, proptest::option::of(0..5usize), any::<bool>())
-            .prop_map(|(which, status, method, to_tag)| Op::SendResponse { which, status, method, to_tag }),
+        (
+            0..5usize,
+            0..5usize,
+            0..3usize,
+            1..3u32,
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(method, branch, peer, seq, to_tag, tcp)| Op::RecvRequest {
+                method,
+                branch,
+                peer,
+                seq,
+                to_tag,
+                tcp
+            }),
+        (0..7usize, 0..5usize, 0..5usize, 0..3usize).prop_map(|(status, branch, method, peer)| {
+            Op::RecvResponse {
+                status,
+                branch,
+                method,
+                peer,
+            }
+        }),
+        (0..5usize, 0..5usize, 0..3usize, any::<bool>()).prop_map(|(method, branch, peer, tcp)| {
+            Op::SendRequest {
+                method,
+                branch,
+                peer,
+                tcp,
+            }
+        }),
+        (
+            0..8usize,
+            0..7usize,
+            proptest::option::of(0..5usize),
+            any::<bool>()
+        )
+            .prop_map(|(which, status, method, to_tag)| Op::SendResponse {
+                which,
+                status,
+                method,
+                to_tag
+            }),
         (0..40_000u64).prop_map(|ms| Op::Advance { ms }),
         (0..3usize, any::<bool>()).prop_map(|(peer, tcp)| Op::TransportError { peer, tcp }),
     ]

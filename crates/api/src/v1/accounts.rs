@@ -9,11 +9,16 @@ use serde_json::{Map, Value};
 use crate::json::Json;
 use crate::{ApiError, AppState};
 
-pub(super) async fn list(State(state): State<AppState>) -> Result<axum::Json<Vec<AccountView>>, ApiError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Vec<AccountView>>, ApiError> {
     Ok(axum::Json(state.engine.list_accounts().await?))
 }
 
-pub(super) async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<AccountView>, ApiError> {
+pub(super) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<AccountView>, ApiError> {
     Ok(axum::Json(state.engine.get_account(&id).await?))
 }
 
@@ -23,7 +28,9 @@ fn take_password(obj: &mut Map<String, Value>) -> Result<PasswordChange, ApiErro
         None => Ok(PasswordChange::Keep),
         Some(Value::Null) => Ok(PasswordChange::Clear),
         Some(Value::String(s)) if s.len() <= 256 => Ok(PasswordChange::Set(s)),
-        Some(_) => Err(ApiError::BadRequest("password must be a string of at most 256 characters".into())),
+        Some(_) => Err(ApiError::BadRequest(
+            "password must be a string of at most 256 characters".into(),
+        )),
     }
 }
 
@@ -31,13 +38,20 @@ fn settings_from(obj: Map<String, Value>) -> Result<AccountSettings, ApiError> {
     serde_json::from_value(Value::Object(obj)).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-pub(super) async fn create(State(state): State<AppState>, Json(body): Json<Value>) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Json(body): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
     let Value::Object(mut obj) = body else {
         return Err(ApiError::BadRequest("expected a JSON object".into()));
     };
     let id = match obj.remove("id") {
         Some(Value::String(id)) => id,
-        _ => return Err(ApiError::BadRequest("id is required and must be a string".into())),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "id is required and must be a string".into(),
+            ))
+        }
     };
     let password = match take_password(&mut obj)? {
         PasswordChange::Set(p) => Some(p),
@@ -72,10 +86,15 @@ pub(super) async fn patch(
         merged.insert(k, v);
     }
     let settings = settings_from(merged)?;
-    Ok(axum::Json(state.engine.update_account(&id, settings, password).await?))
+    Ok(axum::Json(
+        state.engine.update_account(&id, settings, password).await?,
+    ))
 }
 
-pub(super) async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.engine.delete_account(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

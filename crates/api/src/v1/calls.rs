@@ -44,27 +44,44 @@ pub(super) async fn list(
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be between 1 and 1000".into()));
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 1000".into(),
+        ));
     }
     Ok(axum::Json(state.engine.list_calls(limit).await?))
 }
 
-pub(super) async fn create(State(state): State<AppState>, Json(body): Json<NewCall>) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Json(body): Json<NewCall>,
+) -> Result<impl IntoResponse, ApiError> {
     if let Some(t) = body.ring_timeout_secs {
         if !(1..=3600).contains(&t) {
-            return Err(ApiError::BadRequest("ring_timeout_secs must be between 1 and 3600".into()));
+            return Err(ApiError::BadRequest(
+                "ring_timeout_secs must be between 1 and 3600".into(),
+            ));
         }
     }
-    let call = PlaceCall { account: body.account, to: body.to, ring_timeout_secs: body.ring_timeout_secs };
+    let call = PlaceCall {
+        account: body.account,
+        to: body.to,
+        ring_timeout_secs: body.ring_timeout_secs,
+    };
     let view = state.engine.place_call(call).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
-pub(super) async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<CallView>, ApiError> {
+pub(super) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CallView>, ApiError> {
     Ok(axum::Json(state.engine.get_call(&id).await?))
 }
 
-pub(super) async fn answer(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<CallView>, ApiError> {
+pub(super) async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CallView>, ApiError> {
     Ok(axum::Json(state.engine.answer(&id).await?))
 }
 
@@ -73,9 +90,14 @@ pub(super) async fn reject(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RejectBody>,
 ) -> Result<axum::Json<CallView>, ApiError> {
-    Ok(axum::Json(state.engine.reject(&id, body.code.unwrap_or(486)).await?))
+    Ok(axum::Json(
+        state.engine.reject(&id, body.code.unwrap_or(486)).await?,
+    ))
 }
 
-pub(super) async fn hangup(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<CallView>, ApiError> {
+pub(super) async fn hangup(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CallView>, ApiError> {
     Ok(axum::Json(state.engine.hangup(&id).await?))
 }

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 
 use super::{Core, Output};
 use crate::error::EngineError;
-use crate::model::account::{AccountSettings, AccountTransport, AccountView, PasswordChange, RegistrationView, DEFAULT_ACCOUNT};
+use crate::model::account::{
+    AccountSettings, AccountTransport, AccountView, PasswordChange, RegistrationView,
+    DEFAULT_ACCOUNT,
+};
 
 /// Accounts at most (each may hold a registration).
 const MAX_ACCOUNTS: usize = 1000;
@@ -24,7 +27,11 @@ pub(crate) struct Account {
 
 impl Account {
     pub(crate) fn from_record(r: AccountRecord) -> Account {
-        let transport = if r.transport == "tcp" { AccountTransport::Tcp } else { AccountTransport::Udp };
+        let transport = if r.transport == "tcp" {
+            AccountTransport::Tcp
+        } else {
+            AccountTransport::Udp
+        };
         Account {
             settings: AccountSettings {
                 display_name: r.display_name,
@@ -69,10 +76,6 @@ impl Account {
         }
     }
 
-    pub(crate) fn id(&self) -> &str {
-        &self.id
-    }
-
     pub(crate) fn settings(&self) -> &AccountSettings {
         &self.settings
     }
@@ -86,7 +89,11 @@ impl Account {
             id: self.id.clone(),
             settings: self.settings.clone(),
             has_password: self.password.is_some(),
-            registration: self.registration.as_ref().map(|r| r.view()).unwrap_or_else(RegistrationView::unregistered),
+            registration: self
+                .registration
+                .as_ref()
+                .map(|r| r.view())
+                .unwrap_or_else(RegistrationView::unregistered),
         }
     }
 
@@ -98,7 +105,10 @@ impl Account {
 
 impl Core {
     pub(crate) fn account(&self, id: &str) -> Result<&Account, EngineError> {
-        self.accounts.get(id).ok_or_else(|| EngineError::NotFound { what: "account", id: id.to_owned() })
+        self.accounts.get(id).ok_or_else(|| EngineError::NotFound {
+            what: "account",
+            id: id.to_owned(),
+        })
     }
 
     /// Loads accounts at start; creates `default` when the store has none.
@@ -115,7 +125,8 @@ impl Core {
                 created_at: Utc::now(),
                 registration: None,
             };
-            self.outputs.push_back(Output::SaveAccount(account.record()));
+            self.outputs
+                .push_back(Output::SaveAccount(account.record()));
             self.accounts.insert(DEFAULT_ACCOUNT.into(), account);
         }
         let ids: Vec<String> = self.accounts.keys().cloned().collect();
@@ -135,10 +146,19 @@ impl Core {
             return Err(EngineError::Conflict(format!("account {id} exists")));
         }
         if self.accounts.len() >= MAX_ACCOUNTS {
-            return Err(EngineError::Unavailable(format!("at most {MAX_ACCOUNTS} accounts")));
+            return Err(EngineError::Unavailable(format!(
+                "at most {MAX_ACCOUNTS} accounts"
+            )));
         }
-        let account = Account { id: id.clone(), settings, password, created_at: Utc::now(), registration: None };
-        self.outputs.push_back(Output::SaveAccount(account.record()));
+        let account = Account {
+            id: id.clone(),
+            settings,
+            password,
+            created_at: Utc::now(),
+            registration: None,
+        };
+        self.outputs
+            .push_back(Output::SaveAccount(account.record()));
         self.accounts.insert(id.clone(), account);
         self.start_registration(&id, now);
         self.account(&id).map(Account::view)
@@ -151,9 +171,17 @@ impl Core {
         password: PasswordChange,
         now: Instant,
     ) -> Result<AccountView, EngineError> {
-        let account = self.accounts.get_mut(id).ok_or_else(|| EngineError::NotFound { what: "account", id: id.to_owned() })?;
+        let account = self
+            .accounts
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound {
+                what: "account",
+                id: id.to_owned(),
+            })?;
         if id == DEFAULT_ACCOUNT && settings.registrar.is_some() {
-            return Err(EngineError::InvalidArgument("the default account is peer-to-peer and cannot have a registrar".into()));
+            return Err(EngineError::InvalidArgument(
+                "the default account is peer-to-peer and cannot have a registrar".into(),
+            ));
         }
         let before = (account.settings.clone(), account.password.clone());
         account.settings = settings;
@@ -187,9 +215,17 @@ impl Core {
 
     pub(crate) fn delete_account(&mut self, id: &str, now: Instant) -> Result<(), EngineError> {
         if id == DEFAULT_ACCOUNT {
-            return Err(EngineError::Conflict("the default account cannot be deleted".into()));
+            return Err(EngineError::Conflict(
+                "the default account cannot be deleted".into(),
+            ));
         }
-        let mut account = self.accounts.remove(id).ok_or_else(|| EngineError::NotFound { what: "account", id: id.to_owned() })?;
+        let mut account = self
+            .accounts
+            .remove(id)
+            .ok_or_else(|| EngineError::NotFound {
+                what: "account",
+                id: id.to_owned(),
+            })?;
         // The registration lives on until its unREGISTER is answered.
         if let Some(mut reg) = account.registration.take() {
             reg.stop(now, &mut self.rng);

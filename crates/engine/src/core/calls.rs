@@ -10,9 +10,13 @@ use std::time::{Duration, Instant};
 
 use callwire_media::sdp::{self, LocalMedia, SessionDescription};
 use callwire_sip::auth::{pick_challenge, AuthState, Challenge, DigestClient};
-use callwire_sip::dialog::{self, Dialog, DialogId, ResponderAction, ResponseAction, UasInviteResponder};
+use callwire_sip::dialog::{
+    self, Dialog, DialogId, ResponderAction, ResponseAction, UasInviteResponder,
+};
 use callwire_sip::message::{NameAddr, Request, Response, SipUri, StatusCode, Uri};
-use callwire_sip::transaction::{self as txn, response_target, ClientTxId, ServerTxId, Target, TimerConfig, Transport};
+use callwire_sip::transaction::{
+    self as txn, response_target, ClientTxId, ServerTxId, Target, TimerConfig, Transport,
+};
 use callwire_store::CallRecord;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -151,7 +155,11 @@ impl Call {
 
 /// A call view rebuilt from a stored record (calls no longer in memory).
 pub(crate) fn view_from_record(r: CallRecord) -> CallView {
-    let direction = if r.direction == "incoming" { Direction::Incoming } else { Direction::Outgoing };
+    let direction = if r.direction == "incoming" {
+        Direction::Incoming
+    } else {
+        Direction::Outgoing
+    };
     let state = match r.state.as_str() {
         "calling" => CallState::Calling,
         "ringing" => CallState::Ringing,
@@ -191,7 +199,11 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
 
 /// Where to send in-dialog requests (see the module doc).
 fn in_dialog_target(d: &Dialog, peer: Target) -> Target {
-    let uri = d.route_set().first().map(|r| &r.uri).unwrap_or(d.remote_target());
+    let uri = d
+        .route_set()
+        .first()
+        .map(|r| &r.uri)
+        .unwrap_or(d.remote_target());
     if let Uri::Sip(s) = uri {
         if let Some(ip) = s.host.ip() {
             let transport = match s.transport_param().as_deref() {
@@ -206,7 +218,11 @@ fn in_dialog_target(d: &Dialog, peer: Target) -> Target {
 }
 
 fn is_sdp(content_type: Option<&str>) -> bool {
-    content_type.is_some_and(|c| c.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp")))
+    content_type.is_some_and(|c| {
+        c.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
+    })
 }
 
 impl Core {
@@ -237,13 +253,18 @@ impl Core {
     }
 
     fn calls_on_account(&self, account: &str) -> usize {
-        self.calls.values().filter(|c| !c.is_ended() && c.account() == account).count()
+        self.calls
+            .values()
+            .filter(|c| !c.is_ended() && c.account() == account)
+            .count()
     }
 
     /// Picks the account an incoming INVITE is for: an enabled account whose user
     /// matches the Request-URI user (domain match preferred), else `default`.
     fn account_for_invite(&self, req: &Request) -> String {
-        let Some(sip) = req.uri.as_sip() else { return crate::model::account::DEFAULT_ACCOUNT.into() };
+        let Some(sip) = req.uri.as_sip() else {
+            return crate::model::account::DEFAULT_ACCOUNT.into();
+        };
         let user = sip.user.as_deref().unwrap_or_default();
         let host = sip.host.to_string();
         let mut best: Option<&str> = None;
@@ -257,7 +278,8 @@ impl Core {
             }
             best.get_or_insert(id);
         }
-        best.map(str::to_owned).unwrap_or_else(|| crate::model::account::DEFAULT_ACCOUNT.into())
+        best.map(str::to_owned)
+            .unwrap_or_else(|| crate::model::account::DEFAULT_ACCOUNT.into())
     }
 
     /// A new incoming INVITE (no To tag).
@@ -271,13 +293,28 @@ impl Core {
             core.respond(tx, resp, now);
         };
         if self.shutting_down {
-            return reject(self, StatusCode::SERVICE_UNAVAILABLE, Some("Shutting Down"), true);
+            return reject(
+                self,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Shutting Down"),
+                true,
+            );
         }
         if self.active_calls() >= self.config.calls.max_concurrent as usize {
-            return reject(self, StatusCode::SERVICE_UNAVAILABLE, Some("Too Many Calls"), true);
+            return reject(
+                self,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Too Many Calls"),
+                true,
+            );
         }
         if req.head.contact.is_empty() {
-            return reject(self, StatusCode::BAD_REQUEST, Some("Bad Request - Missing Contact"), false);
+            return reject(
+                self,
+                StatusCode::BAD_REQUEST,
+                Some("Bad Request - Missing Contact"),
+                false,
+            );
         }
         let account_id = self.account_for_invite(&req);
         let Some(account) = self.accounts.get(&account_id) else {
@@ -287,7 +324,10 @@ impl Core {
         if !settings.enabled {
             return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, None, false);
         }
-        if settings.max_calls.is_some_and(|m| self.calls_on_account(&account_id) >= m as usize) {
+        if settings
+            .max_calls
+            .is_some_and(|m| self.calls_on_account(&account_id) >= m as usize)
+        {
             return reject(self, StatusCode::BUSY_HERE, None, false);
         }
         // The offer, if any.
@@ -308,15 +348,23 @@ impl Core {
             }
         };
         let Some(rtp) = self.rtp.allocate() else {
-            return reject(self, StatusCode::SERVICE_UNAVAILABLE, Some("No Media Ports"), true);
+            return reject(
+                self,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("No Media Ports"),
+                true,
+            );
         };
         let media = self.local_media(rtp.port());
         let (local_sdp, our_offer, negotiated) = match &offer {
             Some(offer) => match sdp::answer(offer, &media) {
                 Ok((answer, neg)) => (answer.to_string().into_bytes(), None, Some(neg)),
                 Err(e) => {
-                    let mut resp = Response::for_request(&req, StatusCode::NOT_ACCEPTABLE_HERE, None);
-                    resp.head.other.push("Warning", format!("304 callwire \"{e}\""));
+                    let mut resp =
+                        Response::for_request(&req, StatusCode::NOT_ACCEPTABLE_HERE, None);
+                    resp.head
+                        .other
+                        .push("Warning", format!("304 callwire \"{e}\""));
                     self.add_to_tag(&mut resp);
                     return self.respond(tx, resp, now);
                 }
@@ -330,11 +378,23 @@ impl Core {
         let local = self.local_endpoint(source.transport, Some(&settings.user));
         let dlg = match Dialog::from_uas(&req, &local_tag, &local) {
             Ok(d) => d,
-            Err(_) => return reject(self, StatusCode::BAD_REQUEST, Some("Bad Request - Cannot Create Dialog"), false),
+            Err(_) => {
+                return reject(
+                    self,
+                    StatusCode::BAD_REQUEST,
+                    Some("Bad Request - Cannot Create Dialog"),
+                    false,
+                )
+            }
         };
         let dialog_id = dlg.id().clone();
         if self.dialogs.insert(dlg).is_err() {
-            return reject(self, StatusCode::SERVICE_UNAVAILABLE, Some("Too Many Dialogs"), true);
+            return reject(
+                self,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Too Many Dialogs"),
+                true,
+            );
         }
         let id = uuid::Uuid::new_v4().to_string();
         let mut call = Call {
@@ -374,7 +434,11 @@ impl Core {
         self.by_server_tx.insert(tx, id.clone());
         self.calls.insert(id.clone(), call);
 
-        self.respond(tx, Response::for_request(&req, StatusCode::TRYING, None), now);
+        self.respond(
+            tx,
+            Response::for_request(&req, StatusCode::TRYING, None),
+            now,
+        );
         if let Some(d) = self.dialogs.get_mut(&dialog_id) {
             let ringing = d.response(&req, StatusCode::RINGING);
             self.respond(tx, ringing, now);
@@ -387,19 +451,28 @@ impl Core {
         if settings.auto_answer {
             self.answer_incoming(&id, now);
         } else {
-            self.set_timer(now + self.config.calls.answer_timeout(), CoreTimer::AnswerTimeout(id));
+            self.set_timer(
+                now + self.config.calls.answer_timeout(),
+                CoreTimer::AnswerTimeout(id),
+            );
         }
     }
 
     /// Sends the 2xx for an incoming call.
     fn answer_incoming(&mut self, id: &str, now: Instant) -> bool {
         let timers = self.responder_timers();
-        let Some(call) = self.calls.get_mut(id) else { return false };
-        let Leg::Incoming(leg) = &mut call.leg else { return false };
+        let Some(call) = self.calls.get_mut(id) else {
+            return false;
+        };
+        let Leg::Incoming(leg) = &mut call.leg else {
+            return false;
+        };
         if leg.answered || call.state.is_ended() {
             return false;
         }
-        let Some(d) = self.dialogs.get_mut(&leg.dialog) else { return false };
+        let Some(d) = self.dialogs.get_mut(&leg.dialog) else {
+            return false;
+        };
         let mut ok = d.response(&leg.invite, StatusCode::OK);
         ok.head.content_type = Some("application/sdp".into());
         ok.body = leg.local_sdp.clone();
@@ -407,7 +480,10 @@ impl Core {
         leg.answered = true;
         leg.responder = Some(UasInviteResponder::new(ok.clone(), now, timers));
         let tx = leg.tx;
-        let deadline = leg.responder.as_ref().and_then(UasInviteResponder::poll_timeout);
+        let deadline = leg
+            .responder
+            .as_ref()
+            .and_then(UasInviteResponder::poll_timeout);
         call.state = CallState::Active;
         call.reason = Reason::AcceptedByDevice;
         call.answered_at = Some(Self::now_utc());
@@ -422,15 +498,25 @@ impl Core {
 
     /// 2xx retransmission (RFC 3261 §13.3.1.4) until the ACK comes.
     pub(crate) fn on_responder_timeout(&mut self, id: &str, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else { return };
-        let Leg::Incoming(leg) = &mut call.leg else { return };
-        let Some(responder) = leg.responder.as_mut() else { return };
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Leg::Incoming(leg) = &mut call.leg else {
+            return;
+        };
+        let Some(responder) = leg.responder.as_mut() else {
+            return;
+        };
         let action = responder.handle_timeout(now);
         let next = responder.poll_timeout();
         let peer = leg.peer;
         match action {
             Some(ResponderAction::Retransmit(resp)) => {
-                let target = resp.head.top_via().map(|v| response_target(v, peer.addr, peer.transport)).unwrap_or(peer);
+                let target = resp
+                    .head
+                    .top_via()
+                    .map(|v| response_target(v, peer.addr, peer.transport))
+                    .unwrap_or(peer);
                 self.send_stateless_response(&resp, target);
             }
             Some(_) => {
@@ -446,10 +532,18 @@ impl Core {
 
     /// ACK for a 2xx (the transaction layer absorbs ACKs for 3xx–6xx).
     pub(crate) fn on_ack(&mut self, req: &Request, _now: Instant) {
-        let Some(did) = DialogId::for_incoming_request(req) else { return };
-        let Some(id) = self.by_dialog.get(&did).cloned() else { return };
-        let Some(call) = self.calls.get_mut(&id) else { return };
-        let Leg::Incoming(leg) = &mut call.leg else { return };
+        let Some(did) = DialogId::for_incoming_request(req) else {
+            return;
+        };
+        let Some(id) = self.by_dialog.get(&did).cloned() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Leg::Incoming(leg) = &mut call.leg else {
+            return;
+        };
         if let Some(r) = leg.responder.as_mut() {
             r.on_ack(req.head.cseq.seq);
         }
@@ -480,7 +574,10 @@ impl Core {
                 ok.head.to.set_tag(&leg.dialog.local_tag);
                 if !leg.answered && !call.state.is_ended() {
                     if let Some(d) = self.dialogs.get_mut(&leg.dialog) {
-                        terminated = Some((leg.tx, d.response(&leg.invite, StatusCode::REQUEST_TERMINATED)));
+                        terminated = Some((
+                            leg.tx,
+                            d.response(&leg.invite, StatusCode::REQUEST_TERMINATED),
+                        ));
                     }
                 }
             }
@@ -488,12 +585,23 @@ impl Core {
         self.respond(tx, ok, now);
         if let Some((invite_tx, resp)) = terminated {
             self.respond(invite_tx, resp, now);
-            self.end_call(&id, Reason::Terminated, Some((487, "Request Terminated")), now);
+            self.end_call(
+                &id,
+                Reason::Terminated,
+                Some((487, "Request Terminated")),
+                now,
+            );
         }
     }
 
     /// A request inside a dialog (To tag present).
-    pub(crate) fn on_in_dialog_request(&mut self, tx: ServerTxId, req: Request, source: Target, now: Instant) {
+    pub(crate) fn on_in_dialog_request(
+        &mut self,
+        tx: ServerTxId,
+        req: Request,
+        source: Target,
+        now: Instant,
+    ) {
         use callwire_sip::message::Method;
         let timers = self.responder_timers();
         let Some(d) = self.dialogs.lookup_request(&req) else {
@@ -524,7 +632,9 @@ impl Core {
                     }),
                     _ => None,
                 };
-                let Some(d) = self.dialogs.get_mut(&did) else { return };
+                let Some(d) = self.dialogs.get_mut(&did) else {
+                    return;
+                };
                 let resp = match answer {
                     Some(Ok(body)) => {
                         let mut ok = d.response(&req, StatusCode::OK);
@@ -536,13 +646,20 @@ impl Core {
                     None => d.response(&req, StatusCode::OK),
                 };
                 if req.method == Method::Invite && resp.status.is_success() {
-                    if let Some(Call { leg: Leg::Incoming(leg), .. }) = call_id.as_ref().and_then(|id| self.calls.get_mut(id)) {
+                    if let Some(Call {
+                        leg: Leg::Incoming(leg),
+                        ..
+                    }) = call_id.as_ref().and_then(|id| self.calls.get_mut(id))
+                    {
                         leg.responder = Some(UasInviteResponder::new(resp.clone(), now, timers));
                         leg.peer = source;
                     }
                     if let Some(id) = &call_id {
                         if let Some(at) = self.calls.get(id).and_then(|c| match &c.leg {
-                            Leg::Incoming(l) => l.responder.as_ref().and_then(UasInviteResponder::poll_timeout),
+                            Leg::Incoming(l) => l
+                                .responder
+                                .as_ref()
+                                .and_then(UasInviteResponder::poll_timeout),
                             Leg::Outgoing(_) => None,
                         }) {
                             self.set_timer(at, CoreTimer::Responder(id.clone()));
@@ -583,18 +700,29 @@ impl Core {
     /// The incoming call was not answered in time: 480.
     pub(crate) fn on_answer_timeout(&mut self, id: &str, now: Instant) {
         if self.reject_incoming(id, StatusCode::TEMPORARILY_UNAVAILABLE, now) {
-            self.end_call(id, Reason::NoAnswer, Some((480, "Temporarily Unavailable")), now);
+            self.end_call(
+                id,
+                Reason::NoAnswer,
+                Some((480, "Temporarily Unavailable")),
+                now,
+            );
         }
     }
 
     /// Sends a final failure for an unanswered incoming call; false if not possible.
     fn reject_incoming(&mut self, id: &str, status: StatusCode, now: Instant) -> bool {
-        let Some(call) = self.calls.get_mut(id) else { return false };
-        let Leg::Incoming(leg) = &mut call.leg else { return false };
+        let Some(call) = self.calls.get_mut(id) else {
+            return false;
+        };
+        let Leg::Incoming(leg) = &mut call.leg else {
+            return false;
+        };
         if leg.answered || call.state.is_ended() {
             return false;
         }
-        let Some(d) = self.dialogs.get_mut(&leg.dialog) else { return false };
+        let Some(d) = self.dialogs.get_mut(&leg.dialog) else {
+            return false;
+        };
         let resp = d.response(&leg.invite, status);
         leg.answered = true;
         let tx = leg.tx;
@@ -603,7 +731,13 @@ impl Core {
     }
 
     /// `POST /v1/calls`.
-    pub(crate) fn place_call(&mut self, req: PlaceCall, target: SipUri, resolved: Resolved, now: Instant) -> Result<CallView, EngineError> {
+    pub(crate) fn place_call(
+        &mut self,
+        req: PlaceCall,
+        target: SipUri,
+        resolved: Resolved,
+        now: Instant,
+    ) -> Result<CallView, EngineError> {
         if self.shutting_down {
             return Err(EngineError::Unavailable("shutting down".into()));
         }
@@ -611,25 +745,50 @@ impl Core {
         let settings = account.settings().clone();
         let password = account.password().map(str::to_owned);
         if !settings.enabled {
-            return Err(EngineError::Conflict(format!("account {} is disabled", req.account)));
+            return Err(EngineError::Conflict(format!(
+                "account {} is disabled",
+                req.account
+            )));
         }
-        if settings.max_calls.is_some_and(|m| self.calls_on_account(&req.account) >= m as usize) {
-            return Err(EngineError::Conflict(format!("account {} is at its max_calls limit", req.account)));
+        if settings
+            .max_calls
+            .is_some_and(|m| self.calls_on_account(&req.account) >= m as usize)
+        {
+            return Err(EngineError::Conflict(format!(
+                "account {} is at its max_calls limit",
+                req.account
+            )));
         }
         if self.active_calls() >= self.config.calls.max_concurrent as usize {
-            return Err(EngineError::Unavailable("the service is at its concurrent call limit".into()));
+            return Err(EngineError::Unavailable(
+                "the service is at its concurrent call limit".into(),
+            ));
         }
         let Some(addr) = resolved.addrs.first().copied() else {
-            return Err(EngineError::InvalidArgument("the callee's host has no address".into()));
+            return Err(EngineError::InvalidArgument(
+                "the callee's host has no address".into(),
+            ));
         };
         let peer = Target::new(resolved.transport, addr);
-        let rtp = self.rtp.allocate().ok_or_else(|| EngineError::Unavailable("no free RTP ports".into()))?;
+        let rtp = self
+            .rtp
+            .allocate()
+            .ok_or_else(|| EngineError::Unavailable("no free RTP ports".into()))?;
         let offer = sdp::build_offer(&self.local_media(rtp.port()));
 
         let local = self.local_endpoint(peer.transport, Some(&settings.user));
-        let mut from_uri = SipUri::new(Some(&settings.user), callwire_sip::message::Host::Name(settings.domain.clone()), None);
+        let mut from_uri = SipUri::new(
+            Some(&settings.user),
+            callwire_sip::message::Host::Name(settings.domain.clone()),
+            None,
+        );
         if settings.domain.parse::<IpAddr>().is_ok() {
-            from_uri.host = callwire_sip::message::Host::from(settings.domain.parse::<IpAddr>().map_err(|_| EngineError::InvalidArgument("domain".into()))?);
+            from_uri.host = callwire_sip::message::Host::from(
+                settings
+                    .domain
+                    .parse::<IpAddr>()
+                    .map_err(|_| EngineError::InvalidArgument("domain".into()))?,
+            );
         }
         let mut from = NameAddr::new(Uri::Sip(from_uri));
         from.display = settings.display_name.clone();
@@ -637,12 +796,19 @@ impl Core {
         to_uri.headers.clear();
         let to = NameAddr::new(Uri::Sip(to_uri.clone()));
         let mut invite = dialog::new_invite(from, to, Uri::Sip(to_uri), &local, &mut self.rng);
-        if let Some(proxy) = settings.outbound_proxy.as_deref().and_then(|p| super::target::parse_target(p).ok()) {
+        if let Some(proxy) = settings
+            .outbound_proxy
+            .as_deref()
+            .and_then(|p| super::target::parse_target(p).ok())
+        {
             let mut route = proxy;
             route.params.set("lr", None);
             invite.head.route = vec![NameAddr::new(Uri::Sip(route))];
         }
-        invite.head.other.push("User-Agent", self.config.user_agent.clone());
+        invite
+            .head
+            .other
+            .push("User-Agent", self.config.user_agent.clone());
         invite.head.other.push("Allow", super::ALLOW);
         invite.head.content_type = Some("application/sdp".into());
         invite.body = offer.to_string().into_bytes();
@@ -687,7 +853,10 @@ impl Core {
         let _ = password;
         let view = call.view();
         self.calls.insert(id.clone(), call);
-        let ring = req.ring_timeout_secs.map(|s| Duration::from_secs(s.into())).unwrap_or(self.config.calls.ring_timeout());
+        let ring = req
+            .ring_timeout_secs
+            .map(|s| Duration::from_secs(s.into()))
+            .unwrap_or(self.config.calls.ring_timeout());
         self.set_timer(now + ring, CoreTimer::RingTimeout(id.clone()));
         self.save(&id);
         tracing::info!(call = %id, to = %target, "outgoing call");
@@ -695,7 +864,13 @@ impl Core {
     }
 
     /// A response to our INVITE.
-    pub(crate) fn on_invite_response(&mut self, id: &str, tx: ClientTxId, resp: Response, now: Instant) {
+    pub(crate) fn on_invite_response(
+        &mut self,
+        id: &str,
+        tx: ClientTxId,
+        resp: Response,
+        now: Instant,
+    ) {
         let code = resp.status.code();
         if resp.status.is_provisional() {
             return self.on_invite_provisional(id, &resp, now);
@@ -710,8 +885,12 @@ impl Core {
     }
 
     fn on_invite_provisional(&mut self, id: &str, resp: &Response, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else { return };
-        let Leg::Outgoing(leg) = &mut call.leg else { return };
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Leg::Outgoing(leg) = &mut call.leg else {
+            return;
+        };
         leg.provisional = true;
         if resp.head.to.tag().is_some() && leg.dialog.is_none() {
             if let Ok(d) = Dialog::from_uac_response(&leg.invite, resp) {
@@ -732,8 +911,16 @@ impl Core {
     }
 
     fn on_invite_success(&mut self, id: &str, resp: &Response, now: Instant) {
-        let Some(to_tag) = resp.head.to.tag() else { return };
-        let Some(Call { leg: Leg::Outgoing(leg), .. }) = self.calls.get(id) else { return };
+        let Some(to_tag) = resp.head.to.tag() else {
+            return;
+        };
+        let Some(Call {
+            leg: Leg::Outgoing(leg),
+            ..
+        }) = self.calls.get(id)
+        else {
+            return;
+        };
         let invite = leg.invite.clone();
         let peer = leg.peer;
         let did = DialogId {
@@ -743,14 +930,20 @@ impl Core {
         };
         // Find or create the dialog for this 2xx's To tag (forks get their own).
         if self.dialogs.get(&did).is_none() {
-            let Ok(d) = Dialog::from_uac_response(&invite, resp) else { return };
+            let Ok(d) = Dialog::from_uac_response(&invite, resp) else {
+                return;
+            };
             if self.dialogs.insert(d).is_err() {
                 return;
             }
             self.by_dialog.insert(did.clone(), id.to_owned());
         }
-        let Some(d) = self.dialogs.get_mut(&did) else { return };
-        let action = d.on_response(resp, &mut self.rng).unwrap_or(ResponseAction::None);
+        let Some(d) = self.dialogs.get_mut(&did) else {
+            return;
+        };
+        let action = d
+            .on_response(resp, &mut self.rng)
+            .unwrap_or(ResponseAction::None);
         let (ack, retransmission) = match action {
             ResponseAction::ResendAck(ack) => (ack, true),
             _ => match d.last_ack() {
@@ -763,14 +956,19 @@ impl Core {
         if retransmission {
             return;
         }
-        let Some(call) = self.calls.get_mut(id) else { return };
-        let Leg::Outgoing(leg) = &mut call.leg else { return };
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Leg::Outgoing(leg) = &mut call.leg else {
+            return;
+        };
         if call.answered_at.is_some() {
             // A second fork answered: we keep the first; end this one.
             if let Some(d) = self.dialogs.get_mut(&did) {
                 if let Ok(bye) = d.new_request(callwire_sip::message::Method::Bye, &mut self.rng) {
                     if let Ok(tx) = self.tx.send_request(bye, target, now) {
-                        self.client_tx.insert(tx, ClientPurpose::InDialog(id.to_owned()));
+                        self.client_tx
+                            .insert(tx, ClientPurpose::InDialog(id.to_owned()));
                     }
                 }
             }
@@ -790,7 +988,9 @@ impl Core {
             let _ = self.send_bye(id, reason, now);
             return;
         }
-        let negotiated = SessionDescription::parse(&resp.body).ok().and_then(|a| sdp::accept_answer(&leg.offer, &a).ok());
+        let negotiated = SessionDescription::parse(&resp.body)
+            .ok()
+            .and_then(|a| sdp::accept_answer(&leg.offer, &a).ok());
         match negotiated {
             Some(neg) => {
                 call.codec = Some(neg.codec.name.to_string());
@@ -810,52 +1010,105 @@ impl Core {
     }
 
     /// Resends the INVITE with credentials; false when we cannot or should not.
-    fn retry_with_auth(&mut self, id: &str, _tx: ClientTxId, resp: &Response, now: Instant) -> bool {
-        let Some(call) = self.calls.get(id) else { return false };
-        let Some(account) = self.accounts.get(call.account()) else { return false };
-        let Some(password) = account.password().map(str::to_owned) else { return false };
+    fn retry_with_auth(
+        &mut self,
+        id: &str,
+        _tx: ClientTxId,
+        resp: &Response,
+        now: Instant,
+    ) -> bool {
+        let Some(call) = self.calls.get(id) else {
+            return false;
+        };
+        let Some(account) = self.accounts.get(call.account()) else {
+            return false;
+        };
+        let Some(password) = account.password().map(str::to_owned) else {
+            return false;
+        };
         let settings = account.settings().clone();
-        let header = if resp.status.code() == 407 { "Proxy-Authenticate" } else { "WWW-Authenticate" };
-        let challenges: Vec<Challenge> = resp.head.other.get_all(header).filter_map(|v| Challenge::parse(v).ok()).collect();
-        let Some(call) = self.calls.get_mut(id) else { return false };
-        let Leg::Outgoing(leg) = &mut call.leg else { return false };
+        let header = if resp.status.code() == 407 {
+            "Proxy-Authenticate"
+        } else {
+            "WWW-Authenticate"
+        };
+        let challenges: Vec<Challenge> = resp
+            .head
+            .other
+            .get_all(header)
+            .filter_map(|v| Challenge::parse(v).ok())
+            .collect();
+        let Some(call) = self.calls.get_mut(id) else {
+            return false;
+        };
+        let Leg::Outgoing(leg) = &mut call.leg else {
+            return false;
+        };
         if leg.cancel.is_some() {
             return false;
         }
-        let Some(challenge) = pick_challenge(&challenges) else { return false };
+        let Some(challenge) = pick_challenge(&challenges) else {
+            return false;
+        };
         if leg.auth.on_challenge(challenge).is_err() {
             return false;
         }
         let user = settings.auth_user.clone().unwrap_or(settings.user.clone());
         let uri = leg.invite.uri.to_string();
-        let Ok(creds) = leg.digest.respond(challenge, "INVITE", &uri, &user, &password, &leg.invite.body, &mut self.rng) else {
+        let Ok(creds) = leg.digest.respond(
+            challenge,
+            "INVITE",
+            &uri,
+            &user,
+            &password,
+            &leg.invite.body,
+            &mut self.rng,
+        ) else {
             return false;
         };
         let mut invite = leg.invite.clone();
         invite.head.cseq.seq += 1;
-        let auth_header = if resp.status.code() == 407 { "Proxy-Authorization" } else { "Authorization" };
+        let auth_header = if resp.status.code() == 407 {
+            "Proxy-Authorization"
+        } else {
+            "Authorization"
+        };
         invite.head.other.remove(auth_header);
         invite.head.other.push(auth_header, creds.to_string());
         if let Some(via) = invite.head.via.first_mut() {
-            via.params.set("branch", Some(&txn::new_branch(&mut self.rng)));
+            via.params
+                .set("branch", Some(&txn::new_branch(&mut self.rng)));
         }
-        let Ok(tx) = self.tx.send_request(invite.clone(), leg.peer, now) else { return false };
+        let Ok(tx) = self.tx.send_request(invite.clone(), leg.peer, now) else {
+            return false;
+        };
         leg.invite = invite;
         leg.tx = tx;
         leg.provisional = false;
-        self.client_tx.insert(tx, ClientPurpose::Invite(id.to_owned()));
+        self.client_tx
+            .insert(tx, ClientPurpose::Invite(id.to_owned()));
         true
     }
 
     /// The INVITE failed (final 3xx–6xx, timeout or transport error).
     pub(crate) fn on_invite_failed(&mut self, id: &str, code: u16, reason: &str, now: Instant) {
-        let Some(call) = self.calls.get(id) else { return };
-        let Leg::Outgoing(leg) = &call.leg else { return };
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        let Leg::Outgoing(leg) = &call.leg else {
+            return;
+        };
         if call.answered_at.is_some() {
             return;
         }
-        let ended_reason = leg.cancel.unwrap_or_else(|| Reason::for_failure_status(code));
-        let status = if leg.cancel.is_some() && code == 487 { None } else { Some((code, reason)) };
+        let ended_reason = leg
+            .cancel
+            .unwrap_or_else(|| Reason::for_failure_status(code));
+        let status = if leg.cancel.is_some() && code == 487 {
+            None
+        } else {
+            Some((code, reason))
+        };
         if let Some(did) = leg.dialog.clone() {
             self.dialogs.remove(&did);
         }
@@ -870,7 +1123,9 @@ impl Core {
         if !resp.status.is_success() {
             return;
         }
-        let Some(d) = self.dialogs.lookup_response(resp) else { return };
+        let Some(d) = self.dialogs.lookup_response(resp) else {
+            return;
+        };
         if let Ok(ResponseAction::ResendAck(ack)) = d.on_response(resp, &mut self.rng) {
             let target = Target::new(Transport::Udp, source);
             self.send_stateless_request(&ack, target);
@@ -878,7 +1133,10 @@ impl Core {
     }
 
     pub(crate) fn on_ring_timeout(&mut self, id: &str, now: Instant) {
-        let ringing = self.calls.get(id).is_some_and(|c| matches!(c.state, CallState::Calling | CallState::Ringing) && matches!(c.leg, Leg::Outgoing(_)));
+        let ringing = self.calls.get(id).is_some_and(|c| {
+            matches!(c.state, CallState::Calling | CallState::Ringing)
+                && matches!(c.leg, Leg::Outgoing(_))
+        });
         if ringing {
             tracing::info!(call = %id, "no answer in time; cancelling");
             self.cancel_outgoing(id, Reason::NoAnswer, now);
@@ -887,8 +1145,12 @@ impl Core {
 
     /// Cancels an unanswered outgoing call; the call ends with `reason`.
     fn cancel_outgoing(&mut self, id: &str, reason: Reason, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else { return };
-        let Leg::Outgoing(leg) = &mut call.leg else { return };
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Leg::Outgoing(leg) = &mut call.leg else {
+            return;
+        };
         leg.cancel = Some(reason);
         if leg.provisional {
             call.state = CallState::Terminating;
@@ -902,8 +1164,12 @@ impl Core {
     }
 
     fn send_cancel(&mut self, id: &str, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else { return };
-        let Leg::Outgoing(leg) = &mut call.leg else { return };
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Leg::Outgoing(leg) = &mut call.leg else {
+            return;
+        };
         if leg.cancel_sent {
             return;
         }
@@ -915,7 +1181,8 @@ impl Core {
         };
         match self.tx.send_request(cancel, peer, now) {
             Ok(tx) => {
-                self.client_tx.insert(tx, ClientPurpose::Cancel(id.to_owned()));
+                self.client_tx
+                    .insert(tx, ClientPurpose::Cancel(id.to_owned()));
             }
             Err(e) => tracing::debug!(call = %id, error = %e, "CANCEL not sent"),
         }
@@ -923,7 +1190,9 @@ impl Core {
 
     /// Sends BYE for an answered call; the call ends when it is answered.
     fn send_bye(&mut self, id: &str, reason: Reason, now: Instant) -> Result<(), EngineError> {
-        let Some(call) = self.calls.get_mut(id) else { return Err(not_found(id)) };
+        let Some(call) = self.calls.get_mut(id) else {
+            return Err(not_found(id));
+        };
         let peer = call.peer();
         let Some(did) = call.dialog_id().cloned() else {
             return Err(EngineError::Conflict("the call has no dialog".into()));
@@ -932,8 +1201,12 @@ impl Core {
             call.state = CallState::Terminating;
             call.reason = reason;
         }
-        let Some(d) = self.dialogs.get_mut(&did) else { return Err(EngineError::Conflict("the call has no dialog".into())) };
-        let bye = d.new_request(callwire_sip::message::Method::Bye, &mut self.rng).map_err(|e| EngineError::Conflict(format!("cannot send BYE: {e}")))?;
+        let Some(d) = self.dialogs.get_mut(&did) else {
+            return Err(EngineError::Conflict("the call has no dialog".into()));
+        };
+        let bye = d
+            .new_request(callwire_sip::message::Method::Bye, &mut self.rng)
+            .map_err(|e| EngineError::Conflict(format!("cannot send BYE: {e}")))?;
         let target = in_dialog_target(d, peer);
         match self.tx.send_request(bye, target, now) {
             Ok(tx) => {
@@ -951,8 +1224,14 @@ impl Core {
 
     /// The call's BYE or CANCEL got its answer (or timed out).
     pub(crate) fn finish_call(&mut self, id: &str, now: Instant) {
-        let reason = self.calls.get(id).map(|c| c.reason).unwrap_or(Reason::Terminated);
-        let Some(call) = self.calls.get(id) else { return };
+        let reason = self
+            .calls
+            .get(id)
+            .map(|c| c.reason)
+            .unwrap_or(Reason::Terminated);
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
         if call.state == CallState::Terminating {
             if let Leg::Outgoing(leg) = &call.leg {
                 if leg.cancel_sent && call.answered_at.is_none() {
@@ -965,8 +1244,16 @@ impl Core {
     }
 
     /// Marks a call terminated, frees its media and dialog, saves the record.
-    pub(crate) fn end_call(&mut self, id: &str, reason: Reason, status: Option<(u16, &str)>, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else { return };
+    pub(crate) fn end_call(
+        &mut self,
+        id: &str,
+        reason: Reason,
+        status: Option<(u16, &str)>,
+        now: Instant,
+    ) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
         if call.state.is_ended() {
             return;
         }
@@ -985,7 +1272,12 @@ impl Core {
                 d.terminate();
             }
         }
-        for t in [CoreTimer::RingTimeout(id.into()), CoreTimer::AnswerTimeout(id.into()), CoreTimer::Responder(id.into()), CoreTimer::Guard(id.into())] {
+        for t in [
+            CoreTimer::RingTimeout(id.into()),
+            CoreTimer::AnswerTimeout(id.into()),
+            CoreTimer::Responder(id.into()),
+            CoreTimer::Guard(id.into()),
+        ] {
             self.clear_timer(&t);
         }
         tracing::info!(call = %id, reason = reason.as_str(), "call ended");
@@ -995,7 +1287,9 @@ impl Core {
 
     /// A CANCEL or BYE went unanswered for too long: end the call anyway.
     pub(crate) fn on_guard(&mut self, id: &str, now: Instant) {
-        let Some(call) = self.calls.get(id) else { return };
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
         let reason = match &call.leg {
             Leg::Outgoing(l) => l.cancel.unwrap_or(call.reason),
             Leg::Incoming(_) => call.reason,
@@ -1005,7 +1299,9 @@ impl Core {
 
     /// Drops an ended call from the live table (it stays listed from memory/store).
     pub(crate) fn reap(&mut self, id: &str) {
-        let Some(call) = self.calls.remove(id) else { return };
+        let Some(call) = self.calls.remove(id) else {
+            return;
+        };
         if let Some(did) = call.dialog_id() {
             self.dialogs.remove(did);
             self.by_dialog.remove(did);
@@ -1021,7 +1317,7 @@ impl Core {
 
     pub(crate) fn list_calls(&self, limit: usize) -> Vec<CallView> {
         let mut live: Vec<CallView> = self.calls.values().map(Call::view).collect();
-        live.sort_by(|a, b| (a.state.is_ended(), std::cmp::Reverse(a.created_at)).cmp(&(b.state.is_ended(), std::cmp::Reverse(b.created_at))));
+        live.sort_by_key(|c| (c.state.is_ended(), std::cmp::Reverse(c.created_at)));
         let mut out: Vec<CallView> = live.into_iter().take(limit).collect();
         for v in self.ended.iter().rev() {
             if out.len() >= limit {
@@ -1036,36 +1332,65 @@ impl Core {
         if let Some(c) = self.calls.get(id) {
             return Ok(c.view());
         }
-        self.ended.iter().rev().find(|v| v.id == id).cloned().ok_or_else(|| not_found(id))
+        self.ended
+            .iter()
+            .rev()
+            .find(|v| v.id == id)
+            .cloned()
+            .ok_or_else(|| not_found(id))
     }
 
     pub(crate) fn answer(&mut self, id: &str, now: Instant) -> Result<CallView, EngineError> {
-        let call = self.calls.get(id).ok_or_else(|| self.not_found_or_ended(id))?;
+        let call = self
+            .calls
+            .get(id)
+            .ok_or_else(|| self.not_found_or_ended(id))?;
         match (&call.leg, call.state) {
             (Leg::Incoming(l), CallState::Calling | CallState::Ringing) if !l.answered => {}
-            _ => return Err(EngineError::Conflict(format!("call {id} is not an unanswered incoming call"))),
+            _ => {
+                return Err(EngineError::Conflict(format!(
+                    "call {id} is not an unanswered incoming call"
+                )))
+            }
         }
         self.answer_incoming(id, now);
         self.get_call(id)
     }
 
-    pub(crate) fn reject(&mut self, id: &str, code: u16, now: Instant) -> Result<CallView, EngineError> {
-        let status = StatusCode::new(code).ok_or_else(|| EngineError::InvalidArgument("code".into()))?;
+    pub(crate) fn reject(
+        &mut self,
+        id: &str,
+        code: u16,
+        now: Instant,
+    ) -> Result<CallView, EngineError> {
+        let status =
+            StatusCode::new(code).ok_or_else(|| EngineError::InvalidArgument("code".into()))?;
         if !self.calls.contains_key(id) {
             return Err(self.not_found_or_ended(id));
         }
         if !self.reject_incoming(id, status, now) {
-            return Err(EngineError::Conflict(format!("call {id} is not an unanswered incoming call")));
+            return Err(EngineError::Conflict(format!(
+                "call {id} is not an unanswered incoming call"
+            )));
         }
-        let reason = if code == 486 || code == 600 { Reason::Busy } else { Reason::Denied };
+        let reason = if code == 486 || code == 600 {
+            Reason::Busy
+        } else {
+            Reason::Denied
+        };
         self.end_call(id, reason, Some((code, status.default_reason())), now);
         self.get_call(id)
     }
 
     pub(crate) fn hangup(&mut self, id: &str, now: Instant) -> Result<CallView, EngineError> {
-        let call = self.calls.get(id).ok_or_else(|| self.not_found_or_ended(id))?;
+        let call = self
+            .calls
+            .get(id)
+            .ok_or_else(|| self.not_found_or_ended(id))?;
         match (call.state, &call.leg) {
-            (CallState::Terminated, _) => return Err(EngineError::Conflict(format!("call {id} has ended"))),
+            (CallState::Terminated, _) => {
+                return Err(EngineError::Conflict(format!("call {id} has ended")))
+            }
             (CallState::Terminating, _) => {}
             (CallState::Active, _) => self.send_bye(id, Reason::Terminated, now)?,
             (_, Leg::Outgoing(_)) => self.cancel_outgoing(id, Reason::Terminated, now),
@@ -1088,5 +1413,8 @@ impl Core {
 }
 
 fn not_found(id: &str) -> EngineError {
-    EngineError::NotFound { what: "call", id: id.to_owned() }
+    EngineError::NotFound {
+        what: "call",
+        id: id.to_owned(),
+    }
 }

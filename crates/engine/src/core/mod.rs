@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use callwire_sip::dialog::{DialogId, DialogTable, LocalEndpoint};
 use callwire_sip::message::{Host, Method, Request, Response, SipUri, StatusCode};
-use callwire_sip::transaction::{ClientTxId, Event, ServerTxId, Target, TransactionLayer, Transport};
+use callwire_sip::transaction::{
+    ClientTxId, Event, ServerTxId, Target, TransactionLayer, Transport,
+};
 use callwire_store::{AccountRecord, CallRecord};
 use rand::rngs::StdRng;
 use tokio::sync::oneshot;
@@ -38,24 +40,68 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 pub(crate) enum Command {
     ActiveCalls(Reply<usize>),
     ListAccounts(Reply<Vec<AccountView>>),
-    GetAccount { id: String, reply: Reply<AccountView> },
-    CreateAccount { id: String, settings: AccountSettings, password: Option<String>, reply: Reply<AccountView> },
-    UpdateAccount { id: String, settings: AccountSettings, password: PasswordChange, reply: Reply<AccountView> },
-    DeleteAccount { id: String, reply: Reply<()> },
-    ListCalls { limit: usize, reply: Reply<Vec<CallView>> },
-    GetCall { id: String, reply: Reply<CallView> },
-    PlaceCall { call: PlaceCall, target: SipUri, resolved: Resolved, reply: Reply<CallView> },
-    Answer { id: String, reply: Reply<CallView> },
-    Reject { id: String, code: u16, reply: Reply<CallView> },
-    Hangup { id: String, reply: Reply<CallView> },
-    Shutdown { grace: Duration, reply: oneshot::Sender<()> },
+    GetAccount {
+        id: String,
+        reply: Reply<AccountView>,
+    },
+    CreateAccount {
+        id: String,
+        settings: AccountSettings,
+        password: Option<String>,
+        reply: Reply<AccountView>,
+    },
+    UpdateAccount {
+        id: String,
+        settings: AccountSettings,
+        password: PasswordChange,
+        reply: Reply<AccountView>,
+    },
+    DeleteAccount {
+        id: String,
+        reply: Reply<()>,
+    },
+    ListCalls {
+        limit: usize,
+        reply: Reply<Vec<CallView>>,
+    },
+    GetCall {
+        id: String,
+        reply: Reply<CallView>,
+    },
+    PlaceCall {
+        call: PlaceCall,
+        target: SipUri,
+        resolved: Resolved,
+        reply: Reply<CallView>,
+    },
+    Answer {
+        id: String,
+        reply: Reply<CallView>,
+    },
+    Reject {
+        id: String,
+        code: u16,
+        reply: Reply<CallView>,
+    },
+    Hangup {
+        id: String,
+        reply: Reply<CallView>,
+    },
+    Shutdown {
+        grace: Duration,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Work the core hands to the driver.
 #[derive(Debug)]
 pub(crate) enum Output {
     /// Send bytes.
-    Send { transport: Transport, dest: SocketAddr, bytes: Vec<u8> },
+    Send {
+        transport: Transport,
+        dest: SocketAddr,
+        bytes: Vec<u8>,
+    },
     /// Persist a call record.
     SaveCall(CallRecord),
     /// Persist an account (insert or update).
@@ -63,7 +109,12 @@ pub(crate) enum Output {
     /// Remove an account from the store.
     DeleteAccount(String),
     /// Resolve where an account's registrar is; answer with [`Core::on_registrar_resolved`].
-    ResolveRegistrar { account: String, uri: SipUri, transport: Transport, generation: u64 },
+    ResolveRegistrar {
+        account: String,
+        uri: SipUri,
+        transport: Transport,
+        generation: u64,
+    },
 }
 
 /// What a client transaction was started for.
@@ -123,7 +174,6 @@ pub(crate) struct Core {
     pub(crate) rng: StdRng,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) shutting_down: bool,
-    pub(crate) records_saved: u64,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -132,15 +182,27 @@ const ENDED_IN_MEMORY: usize = 1000;
 const MAX_DIALOGS: usize = 20_000;
 
 impl Core {
-    pub(crate) fn new(config: EngineConfig, local_ip: IpAddr, local_port: u16, rng: StdRng) -> Core {
+    pub(crate) fn new(
+        config: EngineConfig,
+        local_ip: IpAddr,
+        local_port: u16,
+        rng: StdRng,
+    ) -> Core {
         let timers = callwire_sip::transaction::TimerConfig {
             t1: Duration::from_millis(config.timers.t1_ms),
             t2: Duration::from_millis(config.timers.t2_ms),
             t4: Duration::from_millis(config.timers.t4_ms),
         };
-        let rtp = RtpPortPool::new(bind_ip_for(config.sip_bind.ip(), local_ip), config.rtp.port_start, config.rtp.port_count);
+        let rtp = RtpPortPool::new(
+            bind_ip_for(config.sip_bind.ip(), local_ip),
+            config.rtp.port_start,
+            config.rtp.port_count,
+        );
         Core {
-            tx: TransactionLayer::new(callwire_sip::transaction::Config { timers, ..Default::default() }),
+            tx: TransactionLayer::new(callwire_sip::transaction::Config {
+                timers,
+                ..Default::default()
+            }),
             dialogs: DialogTable::new(MAX_DIALOGS),
             accounts: BTreeMap::new(),
             retiring: HashMap::new(),
@@ -156,7 +218,6 @@ impl Core {
             rng,
             outputs: VecDeque::new(),
             shutting_down: false,
-            records_saved: 0,
             config,
             local_ip,
             local_port,
@@ -214,7 +275,8 @@ impl Core {
 
     /// A message from the network.
     pub(crate) fn receive(&mut self, inbound: crate::driver::transport::Inbound, now: Instant) {
-        self.tx.receive(inbound.message, inbound.source, inbound.transport, now);
+        self.tx
+            .receive(inbound.message, inbound.source, inbound.transport, now);
         self.drain_tx(now);
     }
 
@@ -222,34 +284,64 @@ impl Core {
     pub(crate) fn drain_tx(&mut self, now: Instant) {
         loop {
             while let Some(t) = self.tx.poll_transmit() {
-                self.outputs.push_back(Output::Send { transport: t.target.transport, dest: t.target.addr, bytes: t.bytes });
+                self.outputs.push_back(Output::Send {
+                    transport: t.target.transport,
+                    dest: t.target.addr,
+                    bytes: t.bytes,
+                });
             }
-            let Some(event) = self.tx.poll_event() else { break };
+            let Some(event) = self.tx.poll_event() else {
+                break;
+            };
             self.on_tx_event(event, now);
         }
     }
 
     fn on_tx_event(&mut self, event: Event, now: Instant) {
         match event {
-            Event::Request { tx, request, source, transport } => self.on_request(tx, request, Target { transport, addr: source }, now),
+            Event::Request {
+                tx,
+                request,
+                source,
+                transport,
+            } => self.on_request(
+                tx,
+                request,
+                Target {
+                    transport,
+                    addr: source,
+                },
+                now,
+            ),
             Event::Ack { request, .. } => self.on_ack(&request, now),
             Event::Response { tx, response } => self.on_response(tx, response, now),
             Event::StrayResponse { response, source } => self.on_stray_response(&response, source),
             Event::Timeout { tx } => self.on_client_failure(tx, 408, "Request Timeout", now),
-            Event::TransportError { tx } => {
-                if let callwire_sip::transaction::TransactionId::Client(tx) = tx {
-                    self.on_client_failure(tx, 503, "Transport Error", now);
-                }
+            Event::TransportError {
+                tx: callwire_sip::transaction::TransactionId::Client(tx),
+            } => {
+                self.on_client_failure(tx, 503, "Transport Error", now);
             }
             Event::AckTimeout { tx } => {
                 tracing::debug!(%tx, "no ACK for a final response");
             }
-            Event::Overloaded { request, source, transport } => {
-                if request.method != Method::Ack {
-                    let mut resp = Response::for_request(&request, StatusCode::SERVICE_UNAVAILABLE, None);
-                    resp.head.other.push("Retry-After", "5");
-                    self.send_stateless_response(&resp, Target { transport, addr: source });
-                }
+            Event::Overloaded {
+                request,
+                source,
+                transport,
+            } if request.method != Method::Ack => {
+                let mut resp =
+                    Response::for_request(&request, StatusCode::SERVICE_UNAVAILABLE, None);
+                resp.head.other.push("Retry-After", "5");
+                let to = request
+                    .head
+                    .top_via()
+                    .map(|v| callwire_sip::transaction::response_target(v, source, transport))
+                    .unwrap_or(Target {
+                        transport,
+                        addr: source,
+                    });
+                self.send_stateless_response(&resp, to);
             }
             Event::Terminated { tx } => {
                 if let callwire_sip::transaction::TransactionId::Client(id) = tx {
@@ -264,12 +356,20 @@ impl Core {
 
     /// Sends a response outside any transaction (e.g. to a request the layer refused).
     pub(crate) fn send_stateless_response(&mut self, resp: &Response, to: Target) {
-        self.outputs.push_back(Output::Send { transport: to.transport, dest: to.addr, bytes: resp.to_bytes() });
+        self.outputs.push_back(Output::Send {
+            transport: to.transport,
+            dest: to.addr,
+            bytes: resp.to_bytes(),
+        });
     }
 
     /// Sends a request outside any transaction (ACK for 2xx).
     pub(crate) fn send_stateless_request(&mut self, req: &Request, to: Target) {
-        self.outputs.push_back(Output::Send { transport: to.transport, dest: to.addr, bytes: req.to_bytes() });
+        self.outputs.push_back(Output::Send {
+            transport: to.transport,
+            dest: to.addr,
+            bytes: req.to_bytes(),
+        });
     }
 
     /// Answers a request through its server transaction.
@@ -281,7 +381,11 @@ impl Core {
 
     fn on_request(&mut self, tx: ServerTxId, req: Request, source: Target, now: Instant) {
         if let Err(rejection) = callwire_sip::parse::validate::check_request(&req, SUPPORTED) {
-            let mut resp = Response::for_request(&req, StatusCode::new(rejection.status).unwrap_or(StatusCode::BAD_REQUEST), Some(&rejection.reason));
+            let mut resp = Response::for_request(
+                &req,
+                StatusCode::new(rejection.status).unwrap_or(StatusCode::BAD_REQUEST),
+                Some(&rejection.reason),
+            );
             for (n, v) in rejection.extra_headers {
                 resp.head.other.push(&n, v);
             }
@@ -327,7 +431,9 @@ impl Core {
         resp.head.other.push("Allow", ALLOW);
         resp.head.other.push("Accept", "application/sdp");
         resp.head.other.push("Supported", "");
-        resp.head.other.push("Server", self.config.user_agent.clone());
+        resp.head
+            .other
+            .push("Server", self.config.user_agent.clone());
     }
 
     /// A To tag for a final response that creates no dialog (RFC 3261 §8.2.6.2).
@@ -339,7 +445,9 @@ impl Core {
     }
 
     fn on_client_failure(&mut self, tx: ClientTxId, code: u16, reason: &str, now: Instant) {
-        let Some(purpose) = self.client_tx.remove(&tx) else { return };
+        let Some(purpose) = self.client_tx.remove(&tx) else {
+            return;
+        };
         match purpose {
             ClientPurpose::Invite(id) => self.on_invite_failed(&id, code, reason, now),
             ClientPurpose::Bye(id) | ClientPurpose::Cancel(id) => self.finish_call(&id, now),
@@ -349,7 +457,9 @@ impl Core {
     }
 
     fn on_response(&mut self, tx: ClientTxId, resp: Response, now: Instant) {
-        let Some(purpose) = self.client_tx.get(&tx).cloned() else { return };
+        let Some(purpose) = self.client_tx.get(&tx).cloned() else {
+            return;
+        };
         if resp.status.is_final() && !(purpose_is_invite(&purpose) && resp.status.is_success()) {
             self.client_tx.remove(&tx);
         }
@@ -382,10 +492,20 @@ impl Core {
             Command::GetAccount { id, reply } => {
                 let _ = reply.send(self.account(&id).map(Account::view));
             }
-            Command::CreateAccount { id, settings, password, reply } => {
+            Command::CreateAccount {
+                id,
+                settings,
+                password,
+                reply,
+            } => {
                 let _ = reply.send(self.create_account(id, settings, password, now));
             }
-            Command::UpdateAccount { id, settings, password, reply } => {
+            Command::UpdateAccount {
+                id,
+                settings,
+                password,
+                reply,
+            } => {
                 let _ = reply.send(self.update_account(&id, settings, password, now));
             }
             Command::DeleteAccount { id, reply } => {
@@ -398,7 +518,12 @@ impl Core {
                 let result = self.get_call(&id);
                 let _ = reply.send(result);
             }
-            Command::PlaceCall { call, target, resolved, reply } => {
+            Command::PlaceCall {
+                call,
+                target,
+                resolved,
+                reply,
+            } => {
                 let _ = reply.send(self.place_call(call, target, resolved, now));
             }
             Command::Answer { id, reply } => {
@@ -420,7 +545,12 @@ impl Core {
     /// Starts a graceful stop: hang up every call, unregister every account.
     pub(crate) fn begin_shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
-        let ids: Vec<String> = self.calls.iter().filter(|(_, c)| !c.is_ended()).map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| !c.is_ended())
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in ids {
             let _ = self.hangup(&id, now);
         }
@@ -433,7 +563,12 @@ impl Core {
 
     /// Whether a graceful stop has nothing left to wait for.
     pub(crate) fn quiescent(&self) -> bool {
-        self.active_calls() == 0 && self.accounts.values().all(Account::is_quiet) && self.retiring.values().all(registrations::Registered::is_quiet)
+        self.active_calls() == 0
+            && self.accounts.values().all(Account::is_quiet)
+            && self
+                .retiring
+                .values()
+                .all(registrations::Registered::is_quiet)
     }
 }
 

@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use callwire_sip::message::{Host, SipUri};
-use callwire_sip::registration::{Registrar, Registration, RegistrationConfig, RegistrationEvent, RegistrationState as SipState};
+use callwire_sip::registration::{
+    Registrar, Registration, RegistrationConfig, RegistrationEvent, RegistrationState as SipState,
+};
 use callwire_sip::transaction::{Target, Transport};
 use chrono::Utc;
 
@@ -18,7 +20,6 @@ use crate::model::account::{AccountTransport, RegistrationState, RegistrationVie
 pub(crate) struct Registered {
     machine: Registration,
     view: RegistrationView,
-    transport: Transport,
     /// Resolved next hops for the primary and secondary registrar.
     targets: [Option<Target>; 2],
     /// Which resolution round is current (older answers are ignored).
@@ -37,7 +38,10 @@ impl Registered {
 
     /// No REGISTER in flight and no binding left.
     pub(crate) fn is_quiet(&self) -> bool {
-        matches!(self.machine.state(), SipState::Unregistered | SipState::Failed { .. }) && self.pending.is_none()
+        matches!(
+            self.machine.state(),
+            SipState::Unregistered | SipState::Failed { .. }
+        ) && self.pending.is_none()
             || (self.stopping && matches!(self.machine.state(), SipState::Unregistered))
     }
 
@@ -60,7 +64,11 @@ impl Core {
     }
 
     /// Runs `f` on an account's registration with the core's random source.
-    fn with_registration(&mut self, id: &str, f: impl FnOnce(&mut Registration, &mut rand::rngs::StdRng)) {
+    fn with_registration(
+        &mut self,
+        id: &str,
+        f: impl FnOnce(&mut Registration, &mut rand::rngs::StdRng),
+    ) {
         if let Some(r) = registration_in(&mut self.accounts, &mut self.retiring, id) {
             f(&mut r.machine, &mut self.rng);
         }
@@ -68,9 +76,13 @@ impl Core {
 
     /// Starts registering an enabled account that has a registrar.
     pub(crate) fn start_registration(&mut self, id: &str, now: Instant) {
-        let Some(account) = self.accounts.get(id) else { return };
+        let Some(account) = self.accounts.get(id) else {
+            return;
+        };
         let s = account.settings().clone();
-        let (Some(registrar), true) = (s.registrar.as_deref(), s.enabled) else { return };
+        let (Some(registrar), true) = (s.registrar.as_deref(), s.enabled) else {
+            return;
+        };
         if self.shutting_down {
             return;
         }
@@ -79,7 +91,12 @@ impl Core {
             AccountTransport::Tcp => Transport::Tcp,
         };
         let parse = |t: &str| super::target::parse_target(t).ok();
-        let (Some(registrar_uri), secondary) = (parse(registrar), s.secondary_registrar.as_deref().and_then(parse)) else { return };
+        let (Some(registrar_uri), secondary) = (
+            parse(registrar),
+            s.secondary_registrar.as_deref().and_then(parse),
+        ) else {
+            return;
+        };
         let aor = SipUri::new(Some(&s.user), Host::Name(s.domain.clone()), None);
         let local = self.local_endpoint(transport, Some(&s.user));
         let mut config = RegistrationConfig::new(
@@ -104,11 +121,18 @@ impl Core {
         };
         let generation = self.next_generation();
         let proxy = s.outbound_proxy.as_deref().and_then(parse);
-        let hops = [Some(proxy.clone().unwrap_or(registrar_uri)), proxy.or(secondary)];
+        let hops = [
+            Some(proxy.clone().unwrap_or(registrar_uri)),
+            proxy.or(secondary),
+        ];
         let reg = Registered {
             machine,
-            view: RegistrationView { state: RegistrationState::Registering, code: None, reason: None, expires_at: None },
-            transport,
+            view: RegistrationView {
+                state: RegistrationState::Registering,
+                code: None,
+                reason: None,
+                expires_at: None,
+            },
             targets: [None, None],
             generation,
             pending: None,
@@ -120,7 +144,12 @@ impl Core {
         }
         for (i, hop) in hops.into_iter().enumerate() {
             if let Some(uri) = hop {
-                self.outputs.push_back(Output::ResolveRegistrar { account: format!("{id}#{i}"), uri, transport, generation });
+                self.outputs.push_back(Output::ResolveRegistrar {
+                    account: format!("{id}#{i}"),
+                    uri,
+                    transport,
+                    generation,
+                });
             }
         }
         self.with_registration(id, |m, rng| m.start(now, rng));
@@ -134,8 +163,12 @@ impl Core {
 
     /// Stops an account's registration (unREGISTER when bound).
     pub(crate) fn stop_registration(&mut self, id: &str, now: Instant) {
-        let Some(account) = self.accounts.get_mut(id) else { return };
-        let Some(mut reg) = account.registration.take() else { return };
+        let Some(account) = self.accounts.get_mut(id) else {
+            return;
+        };
+        let Some(mut reg) = account.registration.take() else {
+            return;
+        };
         reg.stop(now, &mut self.rng);
         if !reg.is_quiet() {
             self.retiring.insert(id.to_owned(), reg);
@@ -144,10 +177,20 @@ impl Core {
     }
 
     /// The driver resolved a registrar (or proxy) name.
-    pub(crate) fn on_registrar_resolved(&mut self, key: &str, generation: u64, result: Result<Resolved, EngineError>, now: Instant) {
-        let Some((id, index)) = key.rsplit_once('#') else { return };
+    pub(crate) fn on_registrar_resolved(
+        &mut self,
+        key: &str,
+        generation: u64,
+        result: Result<Resolved, EngineError>,
+        now: Instant,
+    ) {
+        let Some((id, index)) = key.rsplit_once('#') else {
+            return;
+        };
         let index: usize = index.parse().unwrap_or(0).min(1);
-        let Some(reg) = self.registration_mut(id) else { return };
+        let Some(reg) = self.registration_mut(id) else {
+            return;
+        };
         if reg.generation != generation {
             return;
         }
@@ -159,7 +202,10 @@ impl Core {
             }
             Err(e) => tracing::warn!(account = %id, error = %e, "registrar not resolved"),
         }
-        let pending_ready = reg.pending.as_ref().is_some_and(|(_, which)| reg.targets[slot(*which)].is_some());
+        let pending_ready = reg
+            .pending
+            .as_ref()
+            .is_some_and(|(_, which)| reg.targets[slot(*which)].is_some());
         let pending_failed = reg.pending.is_some() && !pending_ready;
         if pending_ready {
             if let Some((req, which)) = reg.pending.take() {
@@ -175,15 +221,24 @@ impl Core {
         self.pump_registration(id, now);
     }
 
-    fn send_register(&mut self, id: &str, req: callwire_sip::message::Request, which: Registrar, now: Instant) {
-        let Some(reg) = self.registration_mut(id) else { return };
+    fn send_register(
+        &mut self,
+        id: &str,
+        req: callwire_sip::message::Request,
+        which: Registrar,
+        now: Instant,
+    ) {
+        let Some(reg) = self.registration_mut(id) else {
+            return;
+        };
         let Some(target) = reg.targets[slot(which)] else {
             reg.pending = Some((req, which));
             return;
         };
         match self.tx.send_request(req, target, now) {
             Ok(tx) => {
-                self.client_tx.insert(tx, ClientPurpose::Register(id.to_owned()));
+                self.client_tx
+                    .insert(tx, ClientPurpose::Register(id.to_owned()));
             }
             Err(e) => {
                 tracing::warn!(account = %id, error = %e, "REGISTER not sent");
@@ -195,20 +250,41 @@ impl Core {
     /// Sends what the registration wants sent, applies its events, arms its timer.
     pub(crate) fn pump_registration(&mut self, id: &str, now: Instant) {
         loop {
-            let Some(reg) = self.registration_mut(id) else { return };
-            let Some((req, which)) = reg.machine.poll_request(now) else { break };
+            let Some(reg) = self.registration_mut(id) else {
+                return;
+            };
+            let Some((req, which)) = reg.machine.poll_request(now) else {
+                break;
+            };
             self.send_register(id, req, which, now);
         }
-        let Some(reg) = self.registration_mut(id) else { return };
+        let Some(reg) = self.registration_mut(id) else {
+            return;
+        };
         while let Some(event) = reg.machine.poll_event() {
-            let RegistrationEvent::StateChanged { state } = event else { continue };
+            let RegistrationEvent::StateChanged { state } = event else {
+                continue;
+            };
             reg.view = match state {
-                SipState::Registering => RegistrationView { state: RegistrationState::Registering, code: None, reason: None, expires_at: None },
+                SipState::Registering => RegistrationView {
+                    state: RegistrationState::Registering,
+                    code: None,
+                    reason: None,
+                    expires_at: None,
+                },
                 SipState::Registered { expires_at, .. } => RegistrationView {
                     state: RegistrationState::Registered,
                     code: Some(200),
                     reason: Some("OK".into()),
-                    expires_at: Some(Utc::now() + chrono::Duration::seconds(expires_at.saturating_duration_since(now).as_secs().min(u32::MAX.into()) as i64)),
+                    expires_at: Some(
+                        Utc::now()
+                            + chrono::Duration::seconds(
+                                expires_at
+                                    .saturating_duration_since(now)
+                                    .as_secs()
+                                    .min(u32::MAX.into()) as i64,
+                            ),
+                    ),
                 },
                 SipState::Failed { code, reason } => RegistrationView {
                     state: RegistrationState::Failed,
@@ -237,7 +313,12 @@ impl Core {
         self.pump_registration(id, now);
     }
 
-    pub(crate) fn on_register_response(&mut self, id: &str, resp: &callwire_sip::message::Response, now: Instant) {
+    pub(crate) fn on_register_response(
+        &mut self,
+        id: &str,
+        resp: &callwire_sip::message::Response,
+        now: Instant,
+    ) {
         if !resp.status.is_final() {
             return;
         }

@@ -25,9 +25,8 @@ pub struct Resolved {
 fn resolver() -> &'static TokioAsyncResolver {
     static RESOLVER: OnceLock<TokioAsyncResolver> = OnceLock::new();
     RESOLVER.get_or_init(|| {
-        TokioAsyncResolver::tokio_from_system_conf().unwrap_or_else(|_| {
-            TokioAsyncResolver::tokio(Default::default(), Default::default())
-        })
+        TokioAsyncResolver::tokio_from_system_conf()
+            .unwrap_or_else(|_| TokioAsyncResolver::tokio(Default::default(), Default::default()))
     })
 }
 
@@ -41,20 +40,22 @@ pub fn transport_for(uri: &SipUri, fallback: Transport) -> Transport {
     }
 }
 
-/// Resolves a URI with UDP as the default transport.
-pub async fn resolve(uri: &SipUri) -> Result<Resolved, EngineError> {
-    resolve_with(uri, Transport::Udp).await
-}
-
 /// Resolves a URI; `fallback` is the transport when the URI names none.
 pub async fn resolve_with(uri: &SipUri, fallback: Transport) -> Result<Resolved, EngineError> {
     let transport = transport_for(uri, fallback);
     let default_port = if uri.secure { 5061 } else { 5060 };
-    let unresolvable = |why: String| EngineError::InvalidArgument(format!("cannot resolve {}: {why}", uri.host));
+    let unresolvable =
+        |why: String| EngineError::InvalidArgument(format!("cannot resolve {}: {why}", uri.host));
     let name = match &uri.host {
         Host::V4(_) | Host::V6(_) => {
-            let ip = uri.host.ip().ok_or_else(|| unresolvable("no address".into()))?;
-            return Ok(Resolved { transport, addrs: vec![SocketAddr::new(ip, uri.port.unwrap_or(default_port))] });
+            let ip = uri
+                .host
+                .ip()
+                .ok_or_else(|| unresolvable("no address".into()))?;
+            return Ok(Resolved {
+                transport,
+                addrs: vec![SocketAddr::new(ip, uri.port.unwrap_or(default_port))],
+            });
         }
         Host::Name(n) => n.clone(),
     };
@@ -96,7 +97,9 @@ async fn lookup_ip(name: &str, port: u16) -> Result<Vec<SocketAddr>, EngineError
         .map_err(|e| EngineError::InvalidArgument(format!("cannot resolve {name}: {e}")))?;
     let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(ip, port)).collect();
     if addrs.is_empty() {
-        return Err(EngineError::InvalidArgument(format!("cannot resolve {name}: no address")));
+        return Err(EngineError::InvalidArgument(format!(
+            "cannot resolve {name}: no address"
+        )));
     }
     Ok(addrs)
 }
@@ -108,12 +111,12 @@ mod tests {
     #[tokio::test]
     async fn ip_literals_need_no_lookup() {
         let uri = SipUri::new(Some("bob"), Host::V4([127, 0, 0, 1].into()), Some(5070));
-        let r = resolve(&uri).await.unwrap();
+        let r = resolve_with(&uri, Transport::Udp).await.unwrap();
         assert_eq!(r.addrs, vec!["127.0.0.1:5070".parse().unwrap()]);
         assert_eq!(r.transport, Transport::Udp);
         let mut tcp = SipUri::new(None, Host::V6(std::net::Ipv6Addr::LOCALHOST), None);
         tcp.params.set("transport", Some("TCP"));
-        let r = resolve(&tcp).await.unwrap();
+        let r = resolve_with(&tcp, Transport::Udp).await.unwrap();
         assert_eq!(r.addrs, vec!["[::1]:5060".parse().unwrap()]);
         assert_eq!(r.transport, Transport::Tcp);
     }
@@ -121,7 +124,12 @@ mod tests {
     #[tokio::test]
     async fn localhost_resolves_from_the_hosts_file() {
         let uri = SipUri::new(None, Host::Name("localhost".into()), Some(5080));
-        let r = resolve(&uri).await.unwrap();
-        assert!(r.addrs.iter().all(|a| a.port() == 5080 && a.ip().is_loopback()), "{r:?}");
+        let r = resolve_with(&uri, Transport::Udp).await.unwrap();
+        assert!(
+            r.addrs
+                .iter()
+                .all(|a| a.port() == 5080 && a.ip().is_loopback()),
+            "{r:?}"
+        );
     }
 }

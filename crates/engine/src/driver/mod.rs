@@ -30,7 +30,11 @@ const STORE_QUEUE: usize = 16384;
 
 /// Internal completions the core waits for (DNS answers).
 pub(crate) enum Internal {
-    RegistrarResolved { account: String, generation: u64, result: Result<dns::Resolved, EngineError> },
+    RegistrarResolved {
+        account: String,
+        generation: u64,
+        result: Result<dns::Resolved, EngineError>,
+    },
 }
 
 /// The address to advertise: the configured one, the bind address when it is
@@ -67,9 +71,18 @@ pub(crate) async fn start(
         config.limits.max_tcp_connections,
     )
     .await
-    .map_err(|source| EngineError::Io { context: format!("cannot bind SIP on {}", config.sip_bind), source })?;
-    let udp_addr = sockets.udp_addr().map_err(|source| EngineError::Io { context: "SIP socket".into(), source })?;
-    let tcp_addr = listener.local_addr().map_err(|source| EngineError::Io { context: "SIP listener".into(), source })?;
+    .map_err(|source| EngineError::Io {
+        context: format!("cannot bind SIP on {}", config.sip_bind),
+        source,
+    })?;
+    let udp_addr = sockets.udp_addr().map_err(|source| EngineError::Io {
+        context: "SIP socket".into(),
+        source,
+    })?;
+    let tcp_addr = listener.local_addr().map_err(|source| EngineError::Io {
+        context: "SIP listener".into(),
+        source,
+    })?;
     let local_ip = advertised_ip(&config);
     tracing::info!(%udp_addr, advertised = %local_ip, "SIP bound");
 
@@ -78,12 +91,21 @@ pub(crate) async fn start(
     let (store_tx, store_rx) = mpsc::channel::<Output>(STORE_QUEUE);
     let writer = tokio::spawn(store_writer(store, store_rx, config.calls.keep_records));
 
-    let mut core = Core::new(config, local_ip, udp_addr.port(), rand::rngs::StdRng::from_entropy());
+    let mut core = Core::new(
+        config,
+        local_ip,
+        udp_addr.port(),
+        rand::rngs::StdRng::from_entropy(),
+    );
     let udp_task = tokio::spawn(sockets.clone().run_udp());
     let tcp_task = tokio::spawn(sockets.clone().run_tcp(listener));
 
     let join = tokio::spawn(async move {
-        let io = Io { sockets, store: store_tx, internal: internal_tx };
+        let io = Io {
+            sockets,
+            store: store_tx,
+            internal: internal_tx,
+        };
         core.load_accounts(records, std::time::Instant::now());
         io.flush(&mut core);
         let mut shutdown: Option<(Instant, tokio::sync::oneshot::Sender<()>)> = None;
@@ -143,7 +165,13 @@ pub(crate) async fn start(
             let _ = reply.send(());
         }
     });
-    Ok((SipBindings { udp: udp_addr, tcp: tcp_addr }, join))
+    Ok((
+        SipBindings {
+            udp: udp_addr,
+            tcp: tcp_addr,
+        },
+        join,
+    ))
 }
 
 /// Where the core's outputs go.
@@ -157,17 +185,32 @@ impl Io {
     fn flush(&self, core: &mut Core) {
         while let Some(out) = core.outputs.pop_front() {
             match out {
-                Output::Send { transport, dest, bytes } => self.sockets.send(transport, dest, bytes),
+                Output::Send {
+                    transport,
+                    dest,
+                    bytes,
+                } => self.sockets.send(transport, dest, bytes),
                 Output::SaveCall(_) | Output::SaveAccount(_) | Output::DeleteAccount(_) => {
                     if self.store.try_send(out).is_err() {
                         tracing::error!("store queue full; a record was not saved");
                     }
                 }
-                Output::ResolveRegistrar { account, uri, transport, generation } => {
+                Output::ResolveRegistrar {
+                    account,
+                    uri,
+                    transport,
+                    generation,
+                } => {
                     let internal = self.internal.clone();
                     tokio::spawn(async move {
                         let result = dns::resolve_with(&uri, transport).await;
-                        let _ = internal.send(Internal::RegistrarResolved { account, generation, result }).await;
+                        let _ = internal
+                            .send(Internal::RegistrarResolved {
+                                account,
+                                generation,
+                                result,
+                            })
+                            .await;
                     });
                 }
             }
@@ -206,4 +249,3 @@ async fn store_writer(store: Store, mut rx: mpsc::Receiver<Output>, keep: u32) {
         }
     }
 }
-

@@ -9,7 +9,8 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 pub struct RtpPorts {
     /// RTP socket (even port).
     pub rtp: UdpSocket,
-    /// RTCP socket (RTP port + 1).
+    /// RTCP socket (RTP port + 1), held so no one else takes the port.
+    #[allow(dead_code)]
     pub rtcp: UdpSocket,
 }
 
@@ -36,7 +37,12 @@ impl RtpPortPool {
         let start = start + (start % 2);
         let end = u32::from(start) + u32::from(count);
         let end = end.min(65535) as u16;
-        RtpPortPool { ip, start, pairs: end.saturating_sub(start) / 2, next: 0 }
+        RtpPortPool {
+            ip,
+            start,
+            pairs: end.saturating_sub(start) / 2,
+            next: 0,
+        }
     }
 
     /// Binds the next free pair, or `None` when every pair is taken.
@@ -44,8 +50,12 @@ impl RtpPortPool {
         for _ in 0..self.pairs {
             let port = self.start + 2 * self.next;
             self.next = (self.next + 1) % self.pairs.max(1);
-            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.ip, port)) else { continue };
-            let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(self.ip, port + 1)) else { continue };
+            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.ip, port)) else {
+                continue;
+            };
+            let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(self.ip, port + 1)) else {
+                continue;
+            };
             let _ = rtp.set_nonblocking(true);
             let _ = rtcp.set_nonblocking(true);
             return Some(RtpPorts { rtp, rtcp });
@@ -65,7 +75,11 @@ mod tests {
         let a = pool.allocate().expect("first pair");
         let b = pool.allocate().expect("second pair");
         assert_eq!(a.port() % 2, 0);
-        assert_eq!(a.rtcp.local_addr().unwrap().port(), a.port() + 1);
+        assert_eq!(
+            a.rtcp.local_addr().unwrap().port(),
+            a.port() + 1,
+            "RTCP is the odd port above"
+        );
         assert_ne!(a.port(), b.port());
         assert!(pool.allocate().is_none(), "range of two pairs is full");
         drop(a);

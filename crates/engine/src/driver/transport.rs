@@ -56,7 +56,10 @@ impl Sockets {
         let udp = UdpSocket::bind(addr).await?;
         let tcp_addr = SocketAddr::new(addr.ip(), udp.local_addr()?.port());
         let listener = TcpListener::bind(tcp_addr).await?;
-        let limits = Limits { max_message, ..Limits::default() };
+        let limits = Limits {
+            max_message,
+            ..Limits::default()
+        };
         let sockets = Sockets {
             udp: Arc::new(udp),
             tcp: Arc::new(Mutex::new(HashMap::new())),
@@ -141,7 +144,12 @@ impl Sockets {
         Some(tx)
     }
 
-    async fn read_stream(&self, read: &mut tokio::net::tcp::OwnedReadHalf, peer: SocketAddr, tx: &mpsc::Sender<Vec<u8>>) {
+    async fn read_stream(
+        &self,
+        read: &mut tokio::net::tcp::OwnedReadHalf,
+        peer: SocketAddr,
+        tx: &mpsc::Sender<Vec<u8>>,
+    ) {
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         let mut chunk = vec![0u8; 16 * 1024];
         loop {
@@ -184,10 +192,20 @@ impl Sockets {
     }
 
     /// Parses one message and queues it for the core, or answers the parse error.
-    async fn deliver(&self, bytes: &[u8], source: SocketAddr, transport: Transport, reply: impl FnOnce(Vec<u8>)) {
+    async fn deliver(
+        &self,
+        bytes: &[u8],
+        source: SocketAddr,
+        transport: Transport,
+        reply: impl FnOnce(Vec<u8>),
+    ) {
         match parse::parse_datagram(bytes, &self.limits) {
             Ok(message) => {
-                let inbound = Inbound { message, source, transport };
+                let inbound = Inbound {
+                    message,
+                    source,
+                    transport,
+                };
                 // A full queue means the core is overloaded: UDP peers retransmit,
                 // so dropping is the right back-pressure; log it once in a while.
                 if self.inbound.try_send(inbound).is_err() {
@@ -215,7 +233,9 @@ impl Sockets {
                     continue;
                 }
             };
-            let Some(datagram) = buf.get(..n) else { continue };
+            let Some(datagram) = buf.get(..n) else {
+                continue;
+            };
             // Keep-alive CRLFs over UDP carry no message.
             if datagram.iter().all(|b| *b == b'\r' || *b == b'\n') {
                 continue;

@@ -98,10 +98,19 @@ impl AccountSettings {
     /// Checks ranges and formats; the message names the field.
     pub fn validate(&self) -> Result<(), EngineError> {
         let bad = |m: String| Err(EngineError::InvalidArgument(m));
-        if self.user.is_empty() || self.user.len() > 128 || self.user.chars().any(|c| c.is_whitespace() || c == '@' || c == ':') {
+        if self.user.is_empty()
+            || self.user.len() > 128
+            || self
+                .user
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c == ':')
+        {
             return bad("user must be 1-128 characters without spaces, '@' or ':'".into());
         }
-        if self.domain.is_empty() || self.domain.len() > 253 || self.domain.chars().any(|c| c.is_whitespace() || c == '@') {
+        if self.domain.is_empty()
+            || self.domain.len() > 253
+            || self.domain.chars().any(|c| c.is_whitespace() || c == '@')
+        {
             return bad("domain must be 1-253 characters without spaces or '@'".into());
         }
         if !(10..=86400).contains(&self.expires) {
@@ -123,7 +132,10 @@ impl AccountSettings {
         }
         if let Some(d) = &self.display_name {
             if d.len() > 128 || d.contains(['"', '\r', '\n', '\\']) {
-                return bad("display_name must be at most 128 characters without quotes or backslashes".into());
+                return bad(
+                    "display_name must be at most 128 characters without quotes or backslashes"
+                        .into(),
+                );
             }
         }
         if matches!(self.max_calls, Some(0)) {
@@ -163,7 +175,12 @@ pub struct RegistrationView {
 impl RegistrationView {
     /// Not registered, nothing to explain.
     pub fn unregistered() -> RegistrationView {
-        RegistrationView { state: RegistrationState::Unregistered, code: None, reason: None, expires_at: None }
+        RegistrationView {
+            state: RegistrationState::Unregistered,
+            code: None,
+            reason: None,
+            expires_at: None,
+        }
     }
 }
 
@@ -194,8 +211,15 @@ pub enum PasswordChange {
 
 /// Checks an account id: 1-64 characters of `[A-Za-z0-9_.-]`.
 pub fn validate_account_id(id: &str) -> Result<(), EngineError> {
-    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        return Err(EngineError::InvalidArgument("id must be 1-64 characters of A-Z a-z 0-9 _ . -".into()));
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(EngineError::InvalidArgument(
+            "id must be 1-64 characters of A-Z a-z 0-9 _ . -".into(),
+        ));
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! SIP dialogs (RFC 3261 §12–15), sans-IO.
 //!
-//! Owns: building out-of-dialog requests ([`new_request`], [`new_invite`]), the dialog state of one leg ([`Dialog`]: identifiers, route set,
-//! CSeq bookkeeping, target refresh, glare, ACK for 2xx), the table that finds
+//! Owns: building out-of-dialog requests ([`new_request`], [`new_invite`]), the
+//! dialog state of one leg ([`Dialog`]: identifiers, route set, CSeq
+//! bookkeeping, target refresh, glare, ACK for 2xx), the table that finds
 //! the dialog of an incoming message ([`DialogTable`]), UAS responses that create
 //! or belong to dialogs ([`uas_response`], [`request_terminated`]) and the UAS
 //! 2xx retransmission until ACK ([`UasInviteResponder`], RFC 3261 §13.3.1.4,
@@ -10,7 +11,8 @@
 //! It does not own transactions: the caller hands every request built here to a
 //! client transaction (except ACK for 2xx, which is sent directly to the
 //! transport), and hands a request to the dialog only after the server
-//! transaction layer has absorbed retransmissions. It never reads the clock
+//! transaction layer has absorbed retransmissions. CANCEL is built by
+//! [`crate::transaction::cancel_for`]. It never reads the clock
 //! (`now` is passed in) and takes randomness from the caller.
 
 mod build;

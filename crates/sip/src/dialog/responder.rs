@@ -112,7 +112,7 @@ impl UasInviteResponder {
             return Some(ResponderAction::NoAck);
         }
         let due = self.next_retransmit.filter(|t| now >= *t)?;
-        self.interval = (self.interval * 2).min(self.t2);
+        self.interval = self.interval.saturating_mul(2).min(self.t2);
         let mut next = due + self.interval;
         if next <= now {
             next = now + self.interval;

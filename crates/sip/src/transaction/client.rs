@@ -87,8 +87,15 @@ impl ClientTx {
             ack: None,
             timers: TimerTable::default(),
         };
-        out.transmit(Transmit { target, bytes: tx.bytes.clone() });
-        let (retransmit, timeout) = if invite { (Timer::A, Timer::B) } else { (Timer::E, Timer::F) };
+        out.transmit(Transmit {
+            target,
+            bytes: tx.bytes.clone(),
+        });
+        let (retransmit, timeout) = if invite {
+            (Timer::A, Timer::B)
+        } else {
+            (Timer::E, Timer::F)
+        };
         if !target.transport.is_reliable() {
             tx.timers.set(retransmit, now, timers_cfg.t1);
         }
@@ -191,7 +198,10 @@ impl ClientTx {
                 self.timers.stop(Timer::A);
                 self.timers.stop(Timer::B);
                 let ack = ack_for_non_2xx(&self.request, &response).to_bytes();
-                out.transmit(Transmit { target: self.target, bytes: ack.clone() });
+                out.transmit(Transmit {
+                    target: self.target,
+                    bytes: ack.clone(),
+                });
                 self.ack = Some(ack);
                 self.deliver(response, out);
                 if self.wait(Timer::D, self.timers_cfg.t1_x64(), now) {
@@ -209,7 +219,10 @@ impl ClientTx {
             Invite::Completed => {
                 if status.is_final() {
                     if let Some(ack) = &self.ack {
-                        out.transmit(Transmit { target: self.target, bytes: ack.clone() });
+                        out.transmit(Transmit {
+                            target: self.target,
+                            bytes: ack.clone(),
+                        });
                     }
                 }
                 Invite::Completed
@@ -236,11 +249,17 @@ impl ClientTx {
     }
 
     fn deliver(&self, response: Response, out: &mut Queues) {
-        out.event(Event::Response { tx: self.id, response });
+        out.event(Event::Response {
+            tx: self.id,
+            response,
+        });
     }
 
     fn retransmit(&self, out: &mut Queues) {
-        out.transmit(Transmit { target: self.target, bytes: self.bytes.clone() });
+        out.transmit(Transmit {
+            target: self.target,
+            bytes: self.bytes.clone(),
+        });
     }
 
     /// `timer` fired (the layer already removed its deadline).
@@ -279,7 +298,9 @@ impl ClientTx {
 
     /// The driver could not send to this transaction's target.
     pub(crate) fn on_transport_error(&mut self, out: &mut Queues) {
-        out.event(Event::TransportError { tx: TransactionId::Client(self.id) });
+        out.event(Event::TransportError {
+            tx: TransactionId::Client(self.id),
+        });
         self.terminate();
     }
 
@@ -301,10 +322,18 @@ pub(crate) fn ack_for_non_2xx(invite: &Request, response: &Response) -> Request 
         invite.head.from.clone(),
         response.head.to.clone(),
         invite.head.call_id.clone(),
-        CSeq { seq: invite.head.cseq.seq, method: Method::Ack },
+        CSeq {
+            seq: invite.head.cseq.seq,
+            method: Method::Ack,
+        },
     );
     head.via = invite.head.via.iter().take(1).cloned().collect();
     head.route = invite.head.route.clone();
     head.max_forwards = Some(70);
-    Request { method: Method::Ack, uri: invite.uri.clone(), head, body: Vec::new() }
+    Request {
+        method: Method::Ack,
+        uri: invite.uri.clone(),
+        head,
+        body: Vec::new(),
+    }
 }

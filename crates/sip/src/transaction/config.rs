@@ -71,7 +71,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config { timers: TimerConfig::default(), max_transactions: 10_000 }
+        Config {
+            timers: TimerConfig::default(),
+            max_transactions: 10_000,
+        }
     }
 }
 

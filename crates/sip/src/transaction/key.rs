@@ -23,13 +23,19 @@ impl ClientKey {
     /// The key of a request about to be sent; `None` without a top Via branch.
     pub(crate) fn of_request(req: &Request) -> Option<ClientKey> {
         let branch = req.head.top_via()?.branch()?;
-        Some(ClientKey { branch: branch.to_owned(), method: req.method.clone() })
+        Some(ClientKey {
+            branch: branch.to_owned(),
+            method: req.method.clone(),
+        })
     }
 
     /// The key a response matches: its top Via branch and its CSeq method.
     pub(crate) fn of_response(resp: &Response) -> Option<ClientKey> {
         let branch = resp.head.top_via()?.branch()?;
-        Some(ClientKey { branch: branch.to_owned(), method: resp.head.cseq.method.clone() })
+        Some(ClientKey {
+            branch: branch.to_owned(),
+            method: resp.head.cseq.method.clone(),
+        })
     }
 }
 
@@ -51,15 +57,21 @@ impl ServerKey {
     pub(crate) fn of_request(req: &Request, method: &Method) -> Option<ServerKey> {
         let via = req.head.top_via()?;
         let branch = via.branch().filter(|b| is_rfc3261_branch(b))?;
-        let method = if *method == Method::Ack { Method::Invite } else { method.clone() };
+        let method = if *method == Method::Ack {
+            Method::Invite
+        } else {
+            method.clone()
+        };
         Some(ServerKey {
             branch: branch.to_owned(),
             host: via.host.to_string().to_ascii_lowercase(),
-            port: via.port.unwrap_or(if via.transport.eq_ignore_ascii_case("TLS") {
-                5061
-            } else {
-                5060
-            }),
+            port: via
+                .port
+                .unwrap_or(if via.transport.eq_ignore_ascii_case("TLS") {
+                    5061
+                } else {
+                    5060
+                }),
             method,
         })
     }

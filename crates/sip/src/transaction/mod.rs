@@ -160,14 +160,23 @@ impl TransactionLayer {
         }
         let key = ClientKey::of_request(&request).ok_or(TransactionError::InvalidBranch)?;
         if self.client_index.contains_key(&key) {
-            return Err(TransactionError::DuplicateTransaction { method: request.method });
+            return Err(TransactionError::DuplicateTransaction {
+                method: request.method,
+            });
         }
         if self.len() >= self.config.max_transactions {
-            return Err(TransactionError::Overloaded { limit: self.config.max_transactions });
+            return Err(TransactionError::Overloaded {
+                limit: self.config.max_transactions,
+            });
         }
         let id = ClientTxId(self.alloc_id());
         let tx = ClientTx::start(id, request, target, self.config.timers, now, &mut self.out);
-        sync_timers(&mut self.timers, id.into(), &TimerTable::default(), &tx.timers);
+        sync_timers(
+            &mut self.timers,
+            id.into(),
+            &TimerTable::default(),
+            &tx.timers,
+        );
         self.client_index.insert(key, id);
         self.clients.insert(id, tx);
         Ok(id)
@@ -177,7 +186,10 @@ impl TransactionLayer {
     /// a TU's 2xx retransmission outside a transaction, or a stateless response
     /// (e.g. 503 for [`Event::Overloaded`]).
     pub fn send_stateless(&mut self, message: &Message, target: Target) {
-        self.out.transmit(Transmit { target, bytes: message.to_bytes() });
+        self.out.transmit(Transmit {
+            target,
+            bytes: message.to_bytes(),
+        });
     }
 
     /// Sends `response` in server transaction `tx`.
@@ -209,7 +221,13 @@ impl TransactionLayer {
     /// transaction ([`Event::Response`] as the state machine allows) or
     /// [`Event::StrayResponse`]. A message without Via is dropped (the parser
     /// rejects those).
-    pub fn receive(&mut self, message: Message, source: SocketAddr, transport: Transport, now: Instant) {
+    pub fn receive(
+        &mut self,
+        message: Message,
+        source: SocketAddr,
+        transport: Transport,
+        now: Instant,
+    ) {
         match message {
             Message::Request(r) => self.receive_request(r, source, transport, now),
             Message::Response(r) => self.receive_response(r, source, now),
@@ -255,10 +273,18 @@ impl TransactionLayer {
     /// refused or reset): every transaction using it ends with
     /// [`Event::TransportError`].
     pub fn transport_error(&mut self, target: Target) {
-        let clients: Vec<ClientTxId> =
-            self.clients.iter().filter(|(_, t)| t.target() == target).map(|(id, _)| *id).collect();
-        let servers: Vec<ServerTxId> =
-            self.servers.iter().filter(|(_, t)| t.target() == target).map(|(id, _)| *id).collect();
+        let clients: Vec<ClientTxId> = self
+            .clients
+            .iter()
+            .filter(|(_, t)| t.target() == target)
+            .map(|(id, _)| *id)
+            .collect();
+        let servers: Vec<ServerTxId> = self
+            .servers
+            .iter()
+            .filter(|(_, t)| t.target() == target)
+            .map(|(id, _)| *id)
+            .collect();
         for id in clients {
             self.client_op(id, |tx, out| tx.on_transport_error(out));
         }
@@ -325,7 +351,13 @@ impl TransactionLayer {
         self.next_id
     }
 
-    fn receive_request(&mut self, mut request: Request, source: SocketAddr, transport: Transport, now: Instant) {
+    fn receive_request(
+        &mut self,
+        mut request: Request,
+        source: SocketAddr,
+        transport: Transport,
+        now: Instant,
+    ) {
         if request.head.via.is_empty() {
             return;
         }
@@ -336,10 +368,17 @@ impl TransactionLayer {
         }
         match matched {
             Some(id) => {
-                self.server_op(id, |tx, out| tx.on_request(request, source, transport, now, out));
+                self.server_op(id, |tx, out| {
+                    tx.on_request(request, source, transport, now, out)
+                });
             }
             None if request.method == Method::Ack => {
-                self.out.event(Event::Ack { request, source, transport, tx: None });
+                self.out.event(Event::Ack {
+                    request,
+                    source,
+                    transport,
+                    tx: None,
+                });
             }
             None => self.create_server(request, source, transport),
         }
@@ -350,8 +389,14 @@ impl TransactionLayer {
             return self.server_index.get(&key).copied();
         }
         let is_ack = request.method == Method::Ack;
-        let key =
-            LegacyKey::of_request(request, if is_ack { &Method::Invite } else { &request.method })?;
+        let key = LegacyKey::of_request(
+            request,
+            if is_ack {
+                &Method::Invite
+            } else {
+                &request.method
+            },
+        )?;
         self.legacy_servers.iter().copied().find(|id| {
             self.servers.get(id).is_some_and(|tx| match tx.key() {
                 MatchKey::Legacy(k) if is_ack => k.matches_ack(&key, tx.sent_to_tag()),
@@ -363,10 +408,16 @@ impl TransactionLayer {
 
     fn create_server(&mut self, request: Request, source: SocketAddr, transport: Transport) {
         if self.len() >= self.config.max_transactions {
-            self.out.event(Event::Overloaded { request, source, transport });
+            self.out.event(Event::Overloaded {
+                request,
+                source,
+                transport,
+            });
             return;
         }
-        let Some(via) = request.head.top_via() else { return };
+        let Some(via) = request.head.top_via() else {
+            return;
+        };
         let target = response_target(via, source, transport);
         let key = match ServerKey::of_request(&request, &request.method) {
             Some(k) => MatchKey::Branch(k),
@@ -386,7 +437,12 @@ impl TransactionLayer {
         }
         let tx = ServerTx::new(id, request.method.clone(), key, target, self.config.timers);
         self.servers.insert(id, tx);
-        self.out.event(Event::Request { tx: id, request, source, transport });
+        self.out.event(Event::Request {
+            tx: id,
+            request,
+            source,
+            transport,
+        });
     }
 
     fn receive_response(&mut self, response: Response, source: SocketAddr, now: Instant) {
@@ -401,14 +457,23 @@ impl TransactionLayer {
 
     /// Runs `f` on client transaction `id`, then mirrors its timers into the index
     /// and removes it if it terminated. `None` if it does not exist.
-    fn client_op<R>(&mut self, id: ClientTxId, f: impl FnOnce(&mut ClientTx, &mut Queues) -> R) -> Option<R> {
+    fn client_op<R>(
+        &mut self,
+        id: ClientTxId,
+        f: impl FnOnce(&mut ClientTx, &mut Queues) -> R,
+    ) -> Option<R> {
         let tx = self.clients.get_mut(&id)?;
         let before = tx.timers;
         let r = f(tx, &mut self.out);
         sync_timers(&mut self.timers, id.into(), &before, &tx.timers);
         if tx.is_terminated() {
             if let Some(tx) = self.clients.remove(&id) {
-                sync_timers(&mut self.timers, id.into(), &tx.timers, &TimerTable::default());
+                sync_timers(
+                    &mut self.timers,
+                    id.into(),
+                    &tx.timers,
+                    &TimerTable::default(),
+                );
                 if let Some(key) = ClientKey::of_request(tx.request()) {
                     self.client_index.remove(&key);
                 }
@@ -419,14 +484,23 @@ impl TransactionLayer {
     }
 
     /// As [`client_op`](Self::client_op), for server transactions.
-    fn server_op<R>(&mut self, id: ServerTxId, f: impl FnOnce(&mut ServerTx, &mut Queues) -> R) -> Option<R> {
+    fn server_op<R>(
+        &mut self,
+        id: ServerTxId,
+        f: impl FnOnce(&mut ServerTx, &mut Queues) -> R,
+    ) -> Option<R> {
         let tx = self.servers.get_mut(&id)?;
         let before = tx.timers;
         let r = f(tx, &mut self.out);
         sync_timers(&mut self.timers, id.into(), &before, &tx.timers);
         if tx.is_terminated() {
             if let Some(tx) = self.servers.remove(&id) {
-                sync_timers(&mut self.timers, id.into(), &tx.timers, &TimerTable::default());
+                sync_timers(
+                    &mut self.timers,
+                    id.into(),
+                    &tx.timers,
+                    &TimerTable::default(),
+                );
                 match tx.key() {
                     MatchKey::Branch(k) => {
                         self.server_index.remove(k);
@@ -478,15 +552,27 @@ pub fn cancel_for(request: &Request) -> Result<Request, TransactionError> {
     if matches!(request.method, Method::Ack | Method::Cancel) {
         return Err(TransactionError::NotCancellable(request.method.clone()));
     }
-    let via = request.head.top_via().ok_or(TransactionError::MissingVia)?.clone();
+    let via = request
+        .head
+        .top_via()
+        .ok_or(TransactionError::MissingVia)?
+        .clone();
     let mut head = Head::new(
         request.head.from.clone(),
         request.head.to.clone(),
         request.head.call_id.clone(),
-        CSeq { seq: request.head.cseq.seq, method: Method::Cancel },
+        CSeq {
+            seq: request.head.cseq.seq,
+            method: Method::Cancel,
+        },
     );
     head.via = vec![via];
     head.route = request.head.route.clone();
     head.max_forwards = Some(70);
-    Ok(Request { method: Method::Cancel, uri: request.uri.clone(), head, body: Vec::new() })
+    Ok(Request {
+        method: Method::Cancel,
+        uri: request.uri.clone(),
+        head,
+        body: Vec::new(),
+    })
 }

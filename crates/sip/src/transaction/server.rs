@@ -160,7 +160,12 @@ impl ServerTx {
                     }
                     Invite::Accepted => {
                         // RFC 6026 §8.7: ACKs matching an Accepted transaction go to the TU.
-                        out.event(Event::Ack { request, source, transport, tx: Some(self.id) });
+                        out.event(Event::Ack {
+                            request,
+                            source,
+                            transport,
+                            tx: Some(self.id),
+                        });
                         Invite::Accepted
                     }
                     // An ACK before any final response is bogus; ACK retransmissions in
@@ -175,7 +180,10 @@ impl ServerTx {
             Machine::Invite(Invite::Proceeding | Invite::Completed)
             | Machine::NonInvite(NonInvite::Proceeding | NonInvite::Completed) => {
                 if let Some(bytes) = &self.last_response {
-                    out.transmit(Transmit { target: self.target, bytes: bytes.clone() });
+                    out.transmit(Transmit {
+                        target: self.target,
+                        bytes: bytes.clone(),
+                    });
                 }
             }
             Machine::Invite(Invite::Confirmed | Invite::Accepted | Invite::Terminated)
@@ -198,7 +206,10 @@ impl ServerTx {
                 response: rmethod.clone(),
             });
         }
-        let refuse = || TransactionError::InvalidState { state: self.state(), status };
+        let refuse = || TransactionError::InvalidState {
+            state: self.state(),
+            status,
+        };
         let cfg = self.timers_cfg;
         let reliable = self.target.transport.is_reliable();
         match self.machine {
@@ -242,7 +253,10 @@ impl ServerTx {
             }
         }
         let bytes = response.to_bytes();
-        out.transmit(Transmit { target: self.target, bytes: bytes.clone() });
+        out.transmit(Transmit {
+            target: self.target,
+            bytes: bytes.clone(),
+        });
         self.last_response = Some(bytes);
         if status.is_final() {
             self.sent_to_tag = response.head.to.tag().map(str::to_owned);
@@ -255,7 +269,10 @@ impl ServerTx {
         match (self.machine, timer) {
             (Machine::Invite(Invite::Completed), Timer::G) => {
                 if let Some(bytes) = &self.last_response {
-                    out.transmit(Transmit { target: self.target, bytes: bytes.clone() });
+                    out.transmit(Transmit {
+                        target: self.target,
+                        bytes: bytes.clone(),
+                    });
                 }
                 self.interval = self.interval.saturating_mul(2).min(self.timers_cfg.t2);
                 self.timers.set(Timer::G, now, self.interval);
@@ -274,7 +291,9 @@ impl ServerTx {
 
     /// The driver could not send to this transaction's target.
     pub(crate) fn on_transport_error(&mut self, out: &mut Queues) {
-        out.event(Event::TransportError { tx: TransactionId::Server(self.id) });
+        out.event(Event::TransportError {
+            tx: TransactionId::Server(self.id),
+        });
         self.terminate();
     }
 

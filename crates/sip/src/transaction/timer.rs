@@ -53,6 +53,8 @@ impl Timer {
         Timer::M,
     ];
 
+    /// The timer's slot in a [`TimerTable`]: the discriminant, 0..=11, so indexing
+    /// the 12-slot table with it cannot go out of bounds.
     fn index(self) -> usize {
         self as usize
     }

@@ -138,6 +138,9 @@ pub(crate) fn stamp_via(via: &mut Via, source: SocketAddr) {
 /// Parses a `received` value: a bare IPv4/IPv6 address, or a bracketed IPv6 one.
 fn parse_ip(s: &str) -> Option<IpAddr> {
     let s = s.trim();
-    let s = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    let s = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
     s.parse().ok()
 }
