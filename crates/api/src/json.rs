@@ -27,11 +27,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(v)| Json(v))
-            .map_err(map_rejection)
+            .map_err(map_rejection)?;
+        from_object(value).map(Json)
     }
+}
+
+/// Bodies must be JSON objects: serde would otherwise read an array into a
+/// struct field by field.
+fn from_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::BadRequest("expected a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// A JSON body that may be absent (empty body → `T::default()`).
@@ -57,8 +66,8 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        serde_json::from_slice(&bytes)
-            .map(OptionalJson)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        from_object(value).map(OptionalJson)
     }
 }

@@ -1,0 +1,8 @@
+//! `/v1` contract tests: the real router and engine driven in-process with
+//! `oneshot`, checked against docs/api.md.
+
+mod accounts;
+mod auth;
+mod calls;
+mod hostile;
+mod support;
