@@ -42,6 +42,15 @@ pub fn transport_for(uri: &SipUri, fallback: Transport) -> Transport {
 
 /// Resolves a URI; `fallback` is the transport when the URI names none.
 pub async fn resolve_with(uri: &SipUri, fallback: Transport) -> Result<Resolved, EngineError> {
+    resolve_using(resolver(), uri, fallback).await
+}
+
+/// [`resolve_with`] through a given resolver (tests point one at a local server).
+pub async fn resolve_using(
+    resolver: &TokioAsyncResolver,
+    uri: &SipUri,
+    fallback: Transport,
+) -> Result<Resolved, EngineError> {
     let transport = transport_for(uri, fallback);
     let default_port = if uri.secure { 5061 } else { 5060 };
     let unresolvable =
@@ -61,20 +70,20 @@ pub async fn resolve_with(uri: &SipUri, fallback: Transport) -> Result<Resolved,
     };
     let lookup = async {
         if let Some(port) = uri.port {
-            return lookup_ip(&name, port).await;
+            return lookup_ip(resolver, &name, port).await;
         }
         let service = match (uri.secure, transport) {
             (true, _) => "_sips._tcp",
             (false, Transport::Tcp) => "_sip._tcp",
             (false, _) => "_sip._udp",
         };
-        if let Ok(srv) = resolver().srv_lookup(format!("{service}.{name}.")).await {
+        if let Ok(srv) = resolver.srv_lookup(format!("{service}.{name}.")).await {
             let mut records: Vec<_> = srv.iter().cloned().collect();
             records.sort_by_key(|r| (r.priority(), std::cmp::Reverse(r.weight())));
             let mut addrs = Vec::new();
             for r in records {
                 let target = r.target().to_utf8();
-                if let Ok(mut a) = lookup_ip(target.trim_end_matches('.'), r.port()).await {
+                if let Ok(mut a) = lookup_ip(resolver, target.trim_end_matches('.'), r.port()).await {
                     addrs.append(&mut a);
                 }
             }
@@ -82,7 +91,7 @@ pub async fn resolve_with(uri: &SipUri, fallback: Transport) -> Result<Resolved,
                 return Ok(addrs);
             }
         }
-        lookup_ip(&name, default_port).await
+        lookup_ip(resolver, &name, default_port).await
     };
     let addrs = tokio::time::timeout(std::time::Duration::from_secs(5), lookup)
         .await
@@ -90,8 +99,8 @@ pub async fn resolve_with(uri: &SipUri, fallback: Transport) -> Result<Resolved,
     Ok(Resolved { transport, addrs })
 }
 
-async fn lookup_ip(name: &str, port: u16) -> Result<Vec<SocketAddr>, EngineError> {
-    let ips = resolver()
+async fn lookup_ip(resolver: &TokioAsyncResolver, name: &str, port: u16) -> Result<Vec<SocketAddr>, EngineError> {
+    let ips = resolver
         .lookup_ip(name)
         .await
         .map_err(|e| EngineError::InvalidArgument(format!("cannot resolve {name}: {e}")))?;
