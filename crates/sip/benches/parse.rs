@@ -1,1 +1,62 @@
-fn main() {}
+//! Parsing throughput: a typical INVITE with an SDP body (~900 octets), as a datagram
+//! and through the stream framer. Reported as messages per second.
+
+use callwire_sip::parse::{frame, parse_datagram, Frame, Limits};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+
+const SDP: &str = "v=0\r\n\
+o=alice 2890844526 2890844526 IN IP4 192.0.2.101\r\n\
+s=-\r\n\
+c=IN IP4 192.0.2.101\r\n\
+t=0 0\r\n\
+m=audio 49172 RTP/AVP 0 8 101\r\n\
+a=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\n\
+a=fmtp:101 0-16\r\n\
+a=ptime:20\r\n\
+a=sendrecv\r\n";
+
+fn invite() -> Vec<u8> {
+    let head = format!(
+        "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n\
+Max-Forwards: 70\r\n\
+To: \"Bob\" <sip:bob@biloxi.example.com>\r\n\
+From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.atlanta.example.com;transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"\r\n\
+Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY\r\n\
+Supported: replaces, timer\r\n\
+Session-Expires: 1800;refresher=uac\r\n\
+User-Agent: callwire-bench/0.1\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n",
+        SDP.len()
+    );
+    let mut m = head.into_bytes();
+    m.extend_from_slice(SDP.as_bytes());
+    m
+}
+
+fn bench(c: &mut Criterion) {
+    let msg = invite();
+    let limits = Limits::default();
+    assert!(parse_datagram(&msg, &limits).is_ok());
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("invite_datagram_{}B", msg.len()), |b| {
+        b.iter(|| parse_datagram(black_box(&msg), &limits))
+    });
+    g.bench_function("invite_frame_then_parse", |b| {
+        b.iter(|| match frame(black_box(&msg), &limits) {
+            Frame::Message { len } => parse_datagram(&msg[..len], &limits).is_ok(),
+            _ => false,
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

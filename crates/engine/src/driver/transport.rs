@@ -152,10 +152,12 @@ impl Sockets {
     ) {
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         let mut chunk = vec![0u8; 16 * 1024];
+        // Remembers how far it scanned, so a message arriving in pieces is scanned once.
+        let mut framer = parse::StreamFramer::new(self.limits.clone());
         loop {
             // Frame everything already buffered before reading more.
             loop {
-                match parse::frame(&buf, &self.limits) {
+                match framer.next_frame(&buf) {
                     Frame::Incomplete => break,
                     Frame::Ping { len } => {
                         let _ = tx.try_send(b"\r\n".to_vec());

@@ -105,7 +105,10 @@ pub struct ParseError {
 
 impl From<ParseErrorKind> for ParseError {
     fn from(kind: ParseErrorKind) -> ParseError {
-        ParseError { kind, origin: Origin::Unknown }
+        ParseError {
+            kind,
+            origin: Origin::Unknown,
+        }
     }
 }
 
@@ -123,7 +126,8 @@ impl ParseError {
         &self.kind
     }
 
-    /// Whether the bytes began with a Request-Line (so a response may be sent, see
+    /// Whether the bytes began with a Request-Line, possibly malformed but ending in a
+    /// `SIP/` version (so a response may be sent, see
     /// [`error_response`](super::error_response)).
     pub fn is_request(&self) -> bool {
         self.origin == Origin::Request
@@ -150,8 +154,14 @@ impl ParseError {
     pub fn status(&self) -> u16 {
         match &self.kind {
             ParseErrorKind::UnsupportedVersion(_) => 505,
-            ParseErrorKind::CSeqMismatch { method: Method::Extension(_), .. } => 501,
-            ParseErrorKind::TooLarge { what: "message" | "body", .. } => 513,
+            ParseErrorKind::CSeqMismatch {
+                method: Method::Extension(_),
+                ..
+            } => 501,
+            ParseErrorKind::TooLarge {
+                what: "message" | "body",
+                ..
+            } => 513,
             _ => 400,
         }
     }
@@ -161,12 +171,14 @@ impl ParseError {
     pub fn reason_phrase(&self) -> String {
         let detail = match &self.kind {
             ParseErrorKind::UnsupportedVersion(_) => return "Version Not Supported".into(),
-            ParseErrorKind::CSeqMismatch { method: Method::Extension(_), .. } => {
-                return "Not Implemented".into()
-            }
-            ParseErrorKind::TooLarge { what: "message" | "body", .. } => {
-                return "Message Too Large".into()
-            }
+            ParseErrorKind::CSeqMismatch {
+                method: Method::Extension(_),
+                ..
+            } => return "Not Implemented".into(),
+            ParseErrorKind::TooLarge {
+                what: "message" | "body",
+                ..
+            } => return "Message Too Large".into(),
             ParseErrorKind::MissingHeader(h) => format!("Missing {h}"),
             ParseErrorKind::DuplicateHeader(h) => format!("Multiple {h} Values"),
             ParseErrorKind::BadHeader { name, .. } if is_printable_name(name) => {
@@ -193,5 +205,7 @@ impl ParseError {
 fn is_printable_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 32
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }

@@ -55,7 +55,13 @@ pub struct StreamFramer {
 impl StreamFramer {
     /// A framer for a fresh connection.
     pub fn new(limits: Limits) -> StreamFramer {
-        StreamFramer { limits, awaiting_pong: false, scanned: 0, line_start: 0, total: None }
+        StreamFramer {
+            limits,
+            awaiting_pong: false,
+            scanned: 0,
+            line_start: 0,
+            total: None,
+        }
     }
 
     /// Tells the framer that we sent a ping and wait for the pong: a lone CRLF is
@@ -73,7 +79,9 @@ impl StreamFramer {
 
     fn fail(&mut self, buf: &[u8], kind: ParseErrorKind) -> Frame {
         self.reset();
-        let first = buf.get(..find_crlf(buf, 0).unwrap_or(buf.len())).unwrap_or(buf);
+        let first = buf
+            .get(..find_crlf(buf, 0).unwrap_or(buf.len()))
+            .unwrap_or(buf);
         Frame::Error(ParseError::new(kind, origin_of(first)))
     }
 
@@ -85,6 +93,10 @@ impl StreamFramer {
                 return Frame::Message { len: total };
             }
             return Frame::Incomplete;
+        }
+        if buf.len() < self.scanned || self.line_start > self.scanned {
+            // The caller broke the contract (buffer shrank): start over.
+            self.reset();
         }
         if self.scanned == 0 {
             match buf {
@@ -102,7 +114,13 @@ impl StreamFramer {
         let from = self.scanned;
         for (i, &b) in buf.iter().enumerate().skip(from) {
             if i >= max_message {
-                return self.fail(buf, ParseErrorKind::TooLarge { what: "message", limit: max_message });
+                return self.fail(
+                    buf,
+                    ParseErrorKind::TooLarge {
+                        what: "message",
+                        limit: max_message,
+                    },
+                );
             }
             if b == b'\n' && i > 0 && buf.get(i - 1) == Some(&b'\r') {
                 if i - 1 == self.line_start {
@@ -110,10 +128,16 @@ impl StreamFramer {
                     break;
                 }
                 self.line_start = i + 1;
-            } else if i - self.line_start > max_line {
+            } else if i.saturating_sub(self.line_start) > max_line {
                 // Checked per octet so the result does not depend on how the
                 // stream was split into reads.
-                return self.fail(buf, ParseErrorKind::TooLarge { what: "line", limit: max_line });
+                return self.fail(
+                    buf,
+                    ParseErrorKind::TooLarge {
+                        what: "line",
+                        limit: max_line,
+                    },
+                );
             }
         }
         let Some(body_start) = body_start else {
@@ -122,18 +146,32 @@ impl StreamFramer {
         };
         // Header lines: after the start line, before the blank line's CRLF.
         let head = buf.get(..self.line_start.saturating_sub(2)).unwrap_or(&[]);
-        let headers = find_crlf(head, 0).and_then(|p| head.get(p + 2..)).unwrap_or(&[]);
+        let headers = find_crlf(head, 0)
+            .and_then(|p| head.get(p + 2..))
+            .unwrap_or(&[]);
         let content_length = match content_length(headers) {
             Ok(Some(n)) => n,
             Ok(None) => return self.fail(buf, ParseErrorKind::MissingContentLength),
             Err(kind) => return self.fail(buf, kind),
         };
         if content_length > self.limits.max_body {
-            return self.fail(buf, ParseErrorKind::TooLarge { what: "body", limit: self.limits.max_body });
+            return self.fail(
+                buf,
+                ParseErrorKind::TooLarge {
+                    what: "body",
+                    limit: self.limits.max_body,
+                },
+            );
         }
         let total = body_start.saturating_add(content_length);
         if total > max_message {
-            return self.fail(buf, ParseErrorKind::TooLarge { what: "message", limit: max_message });
+            return self.fail(
+                buf,
+                ParseErrorKind::TooLarge {
+                    what: "message",
+                    limit: max_message,
+                },
+            );
         }
         self.total = Some(total);
         self.next_frame(buf)

@@ -1,8 +1,10 @@
 //! Start line and header section to a typed [`Message`]: the datagram body rules and
 //! the checks every element applies (required, single-valued and matching headers).
 
-use crate::message::{Head, Headers, Message, Method, NameAddr, Request, Response, StatusCode, Uri, Via, CSeq};
 use crate::message::canonical_name;
+use crate::message::{
+    CSeq, Head, Headers, Message, Method, NameAddr, Request, Response, StatusCode, Uri, Via,
+};
 
 use super::error::{Origin, ParseError, ParseErrorKind};
 use super::lines::{find_crlf, unfold, Fields};
@@ -15,11 +17,21 @@ pub(crate) enum StartLine {
     Response { status: StatusCode, reason: String },
 }
 
-/// Whether a first line is a Status-Line (`SIP/…`) or else taken as a Request-Line.
+/// Whether a first line is a Status-Line (starts with `SIP/`), a Request-Line (its
+/// last SP-separated word starts with `SIP/`, however malformed the rest), or neither.
 pub(crate) fn origin_of(first_line: &[u8]) -> Origin {
-    match first_line.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case(b"SIP/") => Origin::Response,
-        _ => Origin::Request,
+    let is_version = |w: &[u8]| w.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"));
+    if is_version(first_line) {
+        return Origin::Response;
+    }
+    let mut end = first_line.len();
+    while end > 0 && first_line.get(end - 1) == Some(&b' ') {
+        end -= 1;
+    }
+    let line = first_line.get(..end).unwrap_or(first_line);
+    match line.iter().rposition(|&b| b == b' ') {
+        Some(sp) if is_version(line.get(sp + 1..).unwrap_or(&[])) => Origin::Request,
+        _ => Origin::Unknown,
     }
 }
 
@@ -30,7 +42,9 @@ fn version(v: &str) -> Result<(), ParseErrorKind> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let other_version = v.len() <= 16
         && v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
-        && v.get(4..).and_then(|r| r.split_once('.')).is_some_and(|(a, b)| digits(a) && digits(b));
+        && v.get(4..)
+            .and_then(|r| r.split_once('.'))
+            .is_some_and(|(a, b)| digits(a) && digits(b));
     if other_version {
         Err(ParseErrorKind::UnsupportedVersion(v.to_owned()))
     } else {
@@ -45,8 +59,13 @@ fn is_token(s: &str) -> bool {
 /// Parses a Request-Line or Status-Line (without its CRLF).
 pub(crate) fn start_line(line: &str) -> Result<StartLine, ParseErrorKind> {
     use ParseErrorKind::{BadRequestUri, BadStartLine, BadStatusCode};
-    if origin_of(line.as_bytes()) == Origin::Response {
-        let (ver, rest) = line.split_once(' ').ok_or(BadStartLine("no SP after version"))?;
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+    {
+        let (ver, rest) = line
+            .split_once(' ')
+            .ok_or(BadStartLine("no SP after version"))?;
         version(ver)?;
         // Liberal, as for requests below: extra SP before the code is skipped.
         let rest = rest.trim_start_matches(' ');
@@ -54,20 +73,31 @@ pub(crate) fn start_line(line: &str) -> Result<StartLine, ParseErrorKind> {
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(BadStatusCode);
         }
-        let status = code.parse().ok().and_then(StatusCode::new).ok_or(BadStatusCode)?;
+        let status = code
+            .parse()
+            .ok()
+            .and_then(StatusCode::new)
+            .ok_or(BadStatusCode)?;
         // The reason phrase may be empty (RFC 4475 §3.1.1.13) or UTF-8 (§3.1.1.12).
-        return Ok(StartLine::Response { status, reason: reason.to_owned() });
+        return Ok(StartLine::Response {
+            status,
+            reason: reason.to_owned(),
+        });
     }
     // RFC 4475 §3.1.2.9 (lwsstart) and §3.1.2.10 (trws): several SP between the
     // elements and SP after the version are accepted and dropped (the RFC allows
     // this liberal choice); the printer never emits them, so they are not forwarded.
     let line = line.trim_end_matches(' ');
-    let (method, rest) = line.split_once(' ').ok_or(BadStartLine("no SP after method"))?;
+    let (method, rest) = line
+        .split_once(' ')
+        .ok_or(BadStartLine("no SP after method"))?;
     if !is_token(method) {
         return Err(BadStartLine("method is not a token"));
     }
     let rest = rest.trim_start_matches(' ');
-    let (uri, ver) = rest.rsplit_once(' ').ok_or(BadStartLine("no SIP version"))?;
+    let (uri, ver) = rest
+        .rsplit_once(' ')
+        .ok_or(BadStartLine("no SIP version"))?;
     version(ver)?;
     let uri = uri.trim_end_matches(' ');
     if uri.is_empty() {
@@ -83,7 +113,10 @@ pub(crate) fn start_line(line: &str) -> Result<StartLine, ParseErrorKind> {
         // §3.1.2.11 (escruri): rejected with 400.
         return Err(BadRequestUri("headers in Request-URI"));
     }
-    Ok(StartLine::Request { method: Method::from_token(method), uri })
+    Ok(StartLine::Request {
+        method: Method::from_token(method),
+        uri,
+    })
 }
 
 /// Collects header values while the header section is walked.
@@ -104,7 +137,11 @@ struct Builder {
     other: Headers,
 }
 
-fn once<T>(slot: &mut Option<T>, name: &'static str, v: impl FnOnce() -> VResult<T>) -> Result<(), ParseErrorKind> {
+fn once<T>(
+    slot: &mut Option<T>,
+    name: &'static str,
+    v: impl FnOnce() -> VResult<T>,
+) -> Result<(), ParseErrorKind> {
     if slot.is_some() {
         return Err(ParseErrorKind::DuplicateHeader(name));
     }
@@ -113,7 +150,10 @@ fn once<T>(slot: &mut Option<T>, name: &'static str, v: impl FnOnce() -> VResult
 }
 
 fn bad(name: &str, reason: &'static str) -> ParseErrorKind {
-    ParseErrorKind::BadHeader { name: name.to_owned(), reason }
+    ParseErrorKind::BadHeader {
+        name: name.to_owned(),
+        reason,
+    }
 }
 
 fn list<T>(
@@ -125,7 +165,10 @@ fn list<T>(
 ) -> Result<(), ParseErrorKind> {
     for v in value::split_list(value).map_err(|r| bad(name, r))? {
         if dest.len() >= limits.max_headers {
-            return Err(ParseErrorKind::TooLarge { what: "list", limit: limits.max_headers });
+            return Err(ParseErrorKind::TooLarge {
+                what: "list",
+                limit: limits.max_headers,
+            });
         }
         dest.push(parse(v).map_err(|r| bad(name, r))?);
     }
@@ -138,9 +181,13 @@ impl Builder {
             "Via" => list(&mut self.via, "Via", value, limits, value::via)?,
             "From" => once(&mut self.from, "From", || value::name_addr(value))?,
             "To" => once(&mut self.to, "To", || value::name_addr(value))?,
-            "Call-ID" => once(&mut self.call_id, "Call-ID", || value::call_id(value).map(str::to_owned))?,
+            "Call-ID" => once(&mut self.call_id, "Call-ID", || {
+                value::call_id(value).map(str::to_owned)
+            })?,
             "CSeq" => once(&mut self.cseq, "CSeq", || value::cseq(value))?,
-            "Max-Forwards" => once(&mut self.max_forwards, "Max-Forwards", || value::max_forwards(value))?,
+            "Max-Forwards" => once(&mut self.max_forwards, "Max-Forwards", || {
+                value::max_forwards(value)
+            })?,
             "Content-Type" => once(&mut self.content_type, "Content-Type", || {
                 if value.is_empty() || !value.contains('/') {
                     Err("expected type/subtype")
@@ -166,10 +213,22 @@ impl Builder {
                 if self.contact_wildcard {
                     return Err(bad("Contact", "'*' mixed with addresses"));
                 }
-                list(&mut self.contact, "Contact", value, limits, value::name_addr)?
+                list(
+                    &mut self.contact,
+                    "Contact",
+                    value,
+                    limits,
+                    value::name_addr,
+                )?
             }
             "Route" => list(&mut self.route, "Route", value, limits, value::name_addr)?,
-            "Record-Route" => list(&mut self.record_route, "Record-Route", value, limits, value::name_addr)?,
+            "Record-Route" => list(
+                &mut self.record_route,
+                "Record-Route",
+                value,
+                limits,
+                value::name_addr,
+            )?,
             _ => self.other.push(name, value),
         }
         Ok(())
@@ -201,8 +260,15 @@ impl Builder {
 /// without the final CRLF CRLF) and whose body is framed within `rest` (the octets
 /// after the header section): Content-Length octets of it, or all of it when there is
 /// no Content-Length (RFC 3261 §18.3 and §20.14 for datagrams, RFC 4475 §3.4.1).
-pub(crate) fn parse_message(head: &[u8], rest: &[u8], limits: &Limits) -> Result<Message, ParseError> {
-    let origin = origin_of(head.get(..find_crlf(head, 0).unwrap_or(head.len())).unwrap_or(head));
+pub(crate) fn parse_message(
+    head: &[u8],
+    rest: &[u8],
+    limits: &Limits,
+) -> Result<Message, ParseError> {
+    let origin = origin_of(
+        head.get(..find_crlf(head, 0).unwrap_or(head.len()))
+            .unwrap_or(head),
+    );
     parse_inner(head, rest, limits).map_err(|k| ParseError::new(k, origin))
 }
 
@@ -211,7 +277,10 @@ fn parse_inner(head: &[u8], rest: &[u8], limits: &Limits) -> Result<Message, Par
     let head = std::str::from_utf8(head).map_err(|_| ParseErrorKind::NotUtf8)?;
     let (first, headers) = head.split_once("\r\n").unwrap_or((head, ""));
     if first.len() > limits.max_line {
-        return Err(TooLarge { what: "line", limit: limits.max_line });
+        return Err(TooLarge {
+            what: "line",
+            limit: limits.max_line,
+        });
     }
     let start = start_line(first)?;
     let mut b = Builder::default();
@@ -220,12 +289,21 @@ fn parse_inner(head: &[u8], rest: &[u8], limits: &Limits) -> Result<Message, Par
         let field = field.map_err(ParseErrorKind::BadHeaderLine)?;
         count += 1;
         if count > limits.max_headers {
-            return Err(TooLarge { what: "header count", limit: limits.max_headers });
+            return Err(TooLarge {
+                what: "header count",
+                limit: limits.max_headers,
+            });
         }
         if field.raw.len() > limits.max_line
-            && field.raw.split(|&b| b == b'\n').any(|l| l.len() > limits.max_line + 1)
+            && field
+                .raw
+                .split(|&b| b == b'\n')
+                .any(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > limits.max_line)
         {
-            return Err(TooLarge { what: "line", limit: limits.max_line });
+            return Err(TooLarge {
+                what: "line",
+                limit: limits.max_line,
+            });
         }
         // Fields split at ASCII bytes of a validated str, so these never fail.
         let name = std::str::from_utf8(field.name).map_err(|_| ParseErrorKind::NotUtf8)?;
@@ -234,23 +312,45 @@ fn parse_inner(head: &[u8], rest: &[u8], limits: &Limits) -> Result<Message, Par
     }
     let (head, content_length) = b.finish()?;
     let body = match content_length {
-        Some(n) if n > limits.max_body => return Err(TooLarge { what: "body", limit: limits.max_body }),
-        Some(n) => rest
-            .get(..n)
-            .ok_or(ParseErrorKind::BodyTruncated { declared: n, available: rest.len() })?,
-        None if rest.len() > limits.max_body => return Err(TooLarge { what: "body", limit: limits.max_body }),
+        Some(n) if n > limits.max_body => {
+            return Err(TooLarge {
+                what: "body",
+                limit: limits.max_body,
+            })
+        }
+        Some(n) => rest.get(..n).ok_or(ParseErrorKind::BodyTruncated {
+            declared: n,
+            available: rest.len(),
+        })?,
+        None if rest.len() > limits.max_body => {
+            return Err(TooLarge {
+                what: "body",
+                limit: limits.max_body,
+            })
+        }
         None => rest,
     };
     let body = body.to_vec();
     Ok(match start {
         StartLine::Request { method, uri } => {
             if head.cseq.method != method {
-                return Err(ParseErrorKind::CSeqMismatch { method, cseq_method: head.cseq.method });
+                return Err(ParseErrorKind::CSeqMismatch {
+                    method,
+                    cseq_method: head.cseq.method,
+                });
             }
-            Message::Request(Request { method, uri, head, body })
+            Message::Request(Request {
+                method,
+                uri,
+                head,
+                body,
+            })
         }
-        StartLine::Response { status, reason } => {
-            Message::Response(Response { status, reason, head, body })
-        }
+        StartLine::Response { status, reason } => Message::Response(Response {
+            status,
+            reason,
+            head,
+            body,
+        }),
     })
 }

@@ -113,7 +113,11 @@ impl<'a> Iterator for Fields<'a> {
         if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
             return Some(Err("header name is not a token"));
         }
-        Some(Ok(RawField { name, value: after.get(1..).unwrap_or(&[]), raw }))
+        Some(Ok(RawField {
+            name,
+            value: after.get(1..).unwrap_or(&[]),
+            raw,
+        }))
     }
 }
 
@@ -163,7 +167,10 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f[1].name, b"B");
         assert_eq!(f[1].raw, b"B :\r\n  two\r\n\tthree");
-        assert_eq!(unfold(std::str::from_utf8(f[1].value).unwrap()), "two three");
+        assert_eq!(
+            unfold(std::str::from_utf8(f[1].value).unwrap()),
+            "two three"
+        );
         assert!(Fields::new(b" x: y").next().unwrap().is_err());
         assert!(Fields::new(b"no colon").next().unwrap().is_err());
         assert!(Fields::new(b"a b: c").next().unwrap().is_err());

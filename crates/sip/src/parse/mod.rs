@@ -52,7 +52,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_message: 65_535, max_headers: 128, max_line: 8_192, max_body: 65_535 }
+        Limits {
+            max_message: 65_535,
+            max_headers: 128,
+            max_line: 8_192,
+            max_body: 65_535,
+        }
     }
 }
 
@@ -76,7 +81,10 @@ pub fn parse_datagram(buf: &[u8], limits: &Limits) -> Result<Message, ParseError
         return Err(err(ParseErrorKind::Empty));
     }
     if buf.len() > limits.max_message {
-        return Err(err(ParseErrorKind::TooLarge { what: "message", limit: limits.max_message }));
+        return Err(err(ParseErrorKind::TooLarge {
+            what: "message",
+            limit: limits.max_message,
+        }));
     }
     let (head, rest) = match find_head_end(buf, 0) {
         Some(p) => (buf.get(..p).unwrap_or(&[]), buf.get(p + 4..).unwrap_or(&[])),

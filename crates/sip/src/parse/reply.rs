@@ -20,7 +20,8 @@ fn has_bare_cr_or_lf(raw: &[u8]) -> bool {
 /// Builds `SIP/2.0 <err.status()> <err.reason_phrase()>` for the request in `buf`,
 /// copying its Via, From, To, Call-ID and CSeq header lines verbatim (folded lines
 /// included), with `Content-Length: 0`. Returns `None` when `buf` is a response (never
-/// answered), when no Via can be found (nowhere to send it), or when no start line.
+/// answered), when its first line does not end in a `SIP/` version (not a request),
+/// or when no Via can be found (nowhere to send it).
 pub fn error_response(buf: &[u8], err: &ParseError) -> Option<Vec<u8>> {
     let buf = buf.get(..buf.len().min(MAX_SCAN))?;
     let buf = buf.get(leading_crlfs(buf)..)?;
@@ -29,11 +30,17 @@ pub fn error_response(buf: &[u8], err: &ParseError) -> Option<Vec<u8>> {
         return None;
     }
     let head_end = find_head_end(buf, 0).unwrap_or(buf.len());
-    let headers = buf.get(first_end + 2..head_end.max(first_end + 2)).unwrap_or(&[]);
+    let headers = buf
+        .get(first_end + 2..head_end.max(first_end + 2))
+        .unwrap_or(&[]);
     let mut via = Vec::new();
     let mut single: [Option<&[u8]>; 4] = [None; 4];
-    const SINGLE: [(&str, Option<u8>); 4] =
-        [("From", Some(b'f')), ("To", Some(b't')), ("Call-ID", Some(b'i')), ("CSeq", None)];
+    const SINGLE: [(&str, Option<u8>); 4] = [
+        ("From", Some(b'f')),
+        ("To", Some(b't')),
+        ("Call-ID", Some(b'i')),
+        ("CSeq", None),
+    ];
     for field in Fields::new(headers).flatten() {
         if has_bare_cr_or_lf(field.raw) {
             continue;

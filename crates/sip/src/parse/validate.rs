@@ -21,7 +21,11 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(status: u16, reason: &str) -> Rejection {
-        Rejection { status, reason: reason.to_owned(), extra_headers: Vec::new() }
+        Rejection {
+            status,
+            reason: reason.to_owned(),
+            extra_headers: Vec::new(),
+        }
     }
 
     fn with(mut self, name: &str, value: String) -> Rejection {
@@ -68,13 +72,16 @@ pub fn check_request(req: &Request, supported: &[&str]) -> Result<(), Rejection>
             let tags = split_list(value)
                 .map_err(|_| Rejection::new(400, "Bad Request - Malformed Require"))?;
             for tag in tags {
-                if !supported.iter().any(|s| s.eq_ignore_ascii_case(tag)) && !unknown.contains(&tag) {
+                if !supported.iter().any(|s| s.eq_ignore_ascii_case(tag)) && !unknown.contains(&tag)
+                {
                     unknown.push(tag);
                 }
             }
         }
         if !unknown.is_empty() {
-            return Err(Rejection::new(420, "Bad Extension").with("Unsupported", unknown.join(", ")));
+            return Err(
+                Rejection::new(420, "Bad Extension").with("Unsupported", unknown.join(", "))
+            );
         }
     }
     let carries_sdp = matches!(req.method, Method::Invite | Method::Update | Method::Prack);
@@ -110,7 +117,8 @@ pub fn check_request(req: &Request, supported: &[&str]) -> Result<(), Rejection>
         if any_accept && !sdp_ok {
             return Err(Rejection::new(406, "Not Acceptable").with(
                 "Warning",
-                "399 callwire \"Only application/sdp session descriptions are supported\"".to_owned(),
+                "399 callwire \"Only application/sdp session descriptions are supported\""
+                    .to_owned(),
             ));
         }
     }

@@ -79,11 +79,8 @@ pub(crate) fn quoted(s: &str) -> VResult<(&str, &str)> {
     }
     while let Some((i, c)) = chars.next() {
         match c {
-            '\\' => {
-                if chars.next().is_none() {
-                    break;
-                }
-            }
+            '\\' if chars.next().is_none() => break,
+            '\\' => {}
             '"' => {
                 let inner = s.get(1..i).ok_or("bad quoted string")?;
                 let rest = s.get(i + 1..).ok_or("bad quoted string")?;
@@ -146,7 +143,10 @@ pub(crate) fn uri(s: &str) -> VResult<Uri> {
     } else if scheme.eq_ignore_ascii_case("sips") {
         sip_uri(rest, true).map(Uri::Sip)
     } else {
-        Ok(Uri::Other { scheme: scheme.to_owned(), rest: rest.to_owned() })
+        Ok(Uri::Other {
+            scheme: scheme.to_owned(),
+            rest: rest.to_owned(),
+        })
     }
 }
 
@@ -209,7 +209,15 @@ fn sip_uri(s: &str, secure: bool) -> VResult<SipUri> {
             headers.push((n.to_owned(), v.to_owned()));
         }
     }
-    Ok(SipUri { secure, user, password, host, port, params, headers })
+    Ok(SipUri {
+        secure,
+        user,
+        password,
+        host,
+        port,
+        params,
+        headers,
+    })
 }
 
 /// `host[:port]` with host a name, IPv4 address or `[IPv6]`; no whitespace.
@@ -219,7 +227,10 @@ fn hostport_parse(s: &str) -> VResult<(Host, Option<u16>)> {
         let (h, rest) = s.split_at(close + 1);
         match rest {
             "" => (h, None),
-            r => (h, Some(r.strip_prefix(':').ok_or("junk after IPv6 reference")?)),
+            r => (
+                h,
+                Some(r.strip_prefix(':').ok_or("junk after IPv6 reference")?),
+            ),
         }
     } else {
         match s.split_once(':') {
@@ -242,13 +253,21 @@ fn port(s: &str) -> VResult<u16> {
 /// A host: `[IPv6]`, dotted IPv4, or a domain name (letters, digits, `-`, `.`, `_`).
 pub(crate) fn host(s: &str) -> VResult<Host> {
     if let Some(inner) = s.strip_prefix('[') {
-        let inner = inner.strip_suffix(']').ok_or("unterminated IPv6 reference")?;
-        return inner.parse::<Ipv6Addr>().map(Host::V6).map_err(|_| "bad IPv6 address");
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or("unterminated IPv6 reference")?;
+        return inner
+            .parse::<Ipv6Addr>()
+            .map(Host::V6)
+            .map_err(|_| "bad IPv6 address");
     }
     if s.is_empty() {
         return Err("empty host");
     }
-    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_') {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    {
         return Err("bad character in host");
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
@@ -288,7 +307,9 @@ pub(crate) fn generic_params(s: &str, dest: &mut Params) -> VResult<()> {
                     return Err("text after quoted parameter value");
                 }
             } else if v.is_empty()
-                || !v.bytes().all(|b| is_token_byte(b) || b == b'[' || b == b']' || b == b':')
+                || !v
+                    .bytes()
+                    .all(|b| is_token_byte(b) || b == b'[' || b == b']' || b == b':')
             {
                 return Err("bad parameter value");
             }
@@ -323,7 +344,11 @@ pub(crate) fn name_addr(s: &str) -> VResult<NameAddr> {
                     words.push(w);
                 }
                 // No LWS needed before '<' (RFC 4475 §3.1.1.6, lwsdisp).
-                let display = if words.is_empty() { None } else { Some(words.join(" ")) };
+                let display = if words.is_empty() {
+                    None
+                } else {
+                    Some(words.join(" "))
+                };
                 (display, s.get(lt..).unwrap_or(""))
             }
             _ => {
@@ -339,7 +364,11 @@ pub(crate) fn name_addr(s: &str) -> VResult<NameAddr> {
                 let uri = uri(u)?;
                 let mut params = Params::new();
                 generic_params(rest, &mut params)?;
-                return Ok(NameAddr { display: None, uri, params });
+                return Ok(NameAddr {
+                    display: None,
+                    uri,
+                    params,
+                });
             }
         }
     };
@@ -354,7 +383,11 @@ pub(crate) fn name_addr(s: &str) -> VResult<NameAddr> {
     let uri = uri(u)?;
     let mut params = Params::new();
     generic_params(rest, &mut params)?;
-    Ok(NameAddr { display, uri, params })
+    Ok(NameAddr {
+        display,
+        uri,
+        params,
+    })
 }
 
 fn skip_wsp(s: &str) -> &str {
@@ -371,9 +404,13 @@ fn take_token(s: &str) -> (&str, &str) {
 pub(crate) fn via(s: &str) -> VResult<Via> {
     let s = skip_wsp(s);
     let (name, s) = take_token(s);
-    let s = skip_wsp(s).strip_prefix('/').ok_or("expected '/' after protocol name")?;
+    let s = skip_wsp(s)
+        .strip_prefix('/')
+        .ok_or("expected '/' after protocol name")?;
     let (version, s) = take_token(skip_wsp(s));
-    let s = skip_wsp(s).strip_prefix('/').ok_or("expected '/' after protocol version")?;
+    let s = skip_wsp(s)
+        .strip_prefix('/')
+        .ok_or("expected '/' after protocol version")?;
     let (transport, s) = take_token(skip_wsp(s));
     if name.is_empty() || version.is_empty() || transport.is_empty() {
         return Err("bad sent-protocol");
@@ -383,7 +420,9 @@ pub(crate) fn via(s: &str) -> VResult<Via> {
     }
     let s = skip_wsp(s);
     let host_end = if s.starts_with('[') {
-        s.find(']').map(|i| i + 1).ok_or("unterminated IPv6 reference")?
+        s.find(']')
+            .map(|i| i + 1)
+            .ok_or("unterminated IPv6 reference")?
     } else {
         s.find([' ', '\t', ':', ';']).unwrap_or(s.len())
     };
@@ -393,7 +432,10 @@ pub(crate) fn via(s: &str) -> VResult<Via> {
     let (port, s) = match s.strip_prefix(':') {
         Some(rest) => {
             let rest = skip_wsp(rest);
-            let end = rest.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(rest.len());
+            let end = rest
+                .bytes()
+                .position(|b| !b.is_ascii_digit())
+                .unwrap_or(rest.len());
             let (p, rest) = rest.split_at(end);
             (Some(port(p)?), rest)
         }
@@ -428,7 +470,10 @@ pub(crate) fn cseq(s: &str) -> VResult<CSeq> {
     if !is_token(method) {
         return Err("method is not a token");
     }
-    Ok(CSeq { seq, method: Method::from_token(method) })
+    Ok(CSeq {
+        seq,
+        method: Method::from_token(method),
+    })
 }
 
 /// Max-Forwards: digits, as u32. Values over 255 (RFC 3261 allows 0–255) are
