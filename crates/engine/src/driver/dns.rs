@@ -77,13 +77,21 @@ pub async fn resolve_using(
             (false, Transport::Tcp) => "_sip._tcp",
             (false, _) => "_sip._udp",
         };
-        if let Ok(srv) = resolver.srv_lookup(format!("{service}.{name}.")).await {
+        // A URI host may already be fully qualified (`sip:example.com.`).
+        let domain = name.trim_end_matches('.');
+        if let Ok(srv) = resolver.srv_lookup(format!("{service}.{domain}.")).await {
             let mut records: Vec<_> = srv.iter().cloned().collect();
+            // RFC 2782: a target of "." means the service is decidedly not available.
+            if !records.is_empty() && records.iter().all(|r| r.target().is_root()) {
+                return Err(unresolvable(format!("{service} not offered (SRV \".\")")));
+            }
+            records.retain(|r| !r.target().is_root());
             records.sort_by_key(|r| (r.priority(), std::cmp::Reverse(r.weight())));
             let mut addrs = Vec::new();
             for r in records {
+                // Keep the target fully qualified so the search list is not applied to it.
                 let target = r.target().to_utf8();
-                if let Ok(mut a) = lookup_ip(resolver, target.trim_end_matches('.'), r.port()).await {
+                if let Ok(mut a) = lookup_ip(resolver, &target, r.port()).await {
                     addrs.append(&mut a);
                 }
             }
@@ -99,7 +107,11 @@ pub async fn resolve_using(
     Ok(Resolved { transport, addrs })
 }
 
-async fn lookup_ip(resolver: &TokioAsyncResolver, name: &str, port: u16) -> Result<Vec<SocketAddr>, EngineError> {
+async fn lookup_ip(
+    resolver: &TokioAsyncResolver,
+    name: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, EngineError> {
     let ips = resolver
         .lookup_ip(name)
         .await
@@ -142,3 +154,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "dns_tests.rs"]
+mod dns_tests;
