@@ -95,6 +95,11 @@ pub async fn resolve_using(
                     addrs.append(&mut a);
                 }
             }
+            // RFC 3263 §4.2: once SRV records exist, they are the answer; no
+            // fallback to the domain's own address records.
+            if addrs.is_empty() && srv.iter().next().is_some() {
+                return Err(unresolvable(format!("no SRV target of {service}.{domain} resolves")));
+            }
             if !addrs.is_empty() {
                 return Ok(addrs);
             }
