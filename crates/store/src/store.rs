@@ -216,6 +216,15 @@ impl Store {
 
     /// Inserts `record`, or replaces every field of the record with its id.
     pub async fn upsert_call_record(&self, record: &CallRecord) -> Result<(), StoreError> {
+        self.upsert_call_records(std::slice::from_ref(record)).await
+    }
+
+    /// Inserts or replaces several call records in one transaction (one disk sync
+    /// for the lot), in order: a later record for the same id wins.
+    pub async fn upsert_call_records(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let sql = format!(
             "INSERT INTO call_records ({CALL_COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
@@ -226,22 +235,26 @@ impl Store {
              call_id = excluded.call_id, created_at = excluded.created_at, \
              answered_at = excluded.answered_at, ended_at = excluded.ended_at"
         );
-        sqlx::query(&sql)
-            .bind(&record.id)
-            .bind(&record.account)
-            .bind(&record.direction)
-            .bind(&record.from_uri)
-            .bind(&record.to_uri)
-            .bind(&record.state)
-            .bind(&record.reason)
-            .bind(record.sip_status.map(i64::from))
-            .bind(&record.sip_reason)
-            .bind(&record.call_id)
-            .bind(time::encode(&record.created_at))
-            .bind(record.answered_at.as_ref().map(time::encode))
-            .bind(record.ended_at.as_ref().map(time::encode))
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            sqlx::query(&sql)
+                .bind(&record.id)
+                .bind(&record.account)
+                .bind(&record.direction)
+                .bind(&record.from_uri)
+                .bind(&record.to_uri)
+                .bind(&record.state)
+                .bind(&record.reason)
+                .bind(record.sip_status.map(i64::from))
+                .bind(&record.sip_reason)
+                .bind(&record.call_id)
+                .bind(time::encode(&record.created_at))
+                .bind(record.answered_at.as_ref().map(time::encode))
+                .bind(record.ended_at.as_ref().map(time::encode))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -125,3 +125,25 @@ async fn prune_keeps_the_newest() {
     assert_eq!(store.prune_call_records(0).await.unwrap(), 3);
     assert!(store.list_call_records(10, None).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn batch_upsert_applies_in_order_in_one_transaction() {
+    let store = Store::open_memory().await.unwrap();
+    let first = call("b1", 0);
+    let mut later = call("b1", 0);
+    later.state = "terminated".into();
+    later.ended_at = Some(at(9));
+    let other = call("b2", 1);
+    store
+        .upsert_call_records(&[first, other.clone(), later.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_call_record("b1").await.unwrap().unwrap(),
+        later,
+        "the later record for an id wins"
+    );
+    assert_eq!(store.get_call_record("b2").await.unwrap().unwrap(), other);
+    store.upsert_call_records(&[]).await.unwrap();
+    assert_eq!(store.list_call_records(10, None).await.unwrap().len(), 2);
+}

@@ -253,10 +253,17 @@ impl Core {
     }
 
     fn calls_on_account(&self, account: &str) -> usize {
-        self.calls
-            .values()
-            .filter(|c| !c.is_ended() && c.account() == account)
-            .count()
+        self.live_per_account.get(account).copied().unwrap_or(0)
+    }
+
+    /// Adds a new call to the table and the live counters.
+    fn insert_call(&mut self, call: Call) {
+        self.live_calls += 1;
+        *self
+            .live_per_account
+            .entry(call.account.clone())
+            .or_default() += 1;
+        self.calls.insert(call.id.clone(), call);
     }
 
     /// Picks the account an incoming INVITE is for: an enabled account whose user
@@ -432,7 +439,7 @@ impl Core {
         }
         self.by_dialog.insert(dialog_id.clone(), id.clone());
         self.by_server_tx.insert(tx, id.clone());
-        self.calls.insert(id.clone(), call);
+        self.insert_call(call);
 
         self.respond(
             tx,
@@ -446,7 +453,7 @@ impl Core {
         if let Some(c) = self.calls.get_mut(&id) {
             c.state = CallState::Ringing;
         }
-        tracing::info!(call = %id, from = %req.head.from.uri, "incoming call");
+        tracing::debug!(call = %id, from = %req.head.from.uri, "incoming call");
         self.save(&id);
         if settings.auto_answer {
             self.answer_incoming(&id, now);
@@ -852,14 +859,14 @@ impl Core {
         };
         let _ = password;
         let view = call.view();
-        self.calls.insert(id.clone(), call);
+        self.insert_call(call);
         let ring = req
             .ring_timeout_secs
             .map(|s| Duration::from_secs(s.into()))
             .unwrap_or(self.config.calls.ring_timeout());
         self.set_timer(now + ring, CoreTimer::RingTimeout(id.clone()));
         self.save(&id);
-        tracing::info!(call = %id, to = %target, "outgoing call");
+        tracing::debug!(call = %id, to = %target, "outgoing call");
         Ok(view)
     }
 
@@ -1265,11 +1272,15 @@ impl Core {
         }
         call.ended_at = Some(Self::now_utc());
         call.rtp = None;
-        let did = call.dialog_id().cloned();
-        let keep_dialog = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && call.answered_at.is_none());
-        if let (Some(did), false) = (did, keep_dialog) {
-            if let Some(d) = self.dialogs.get_mut(&did) {
-                d.terminate();
+        // An INVITE we cancelled may still be answered: keep the call a while so a
+        // late 2xx gets its ACK and BYE. Every other call leaves the table now.
+        let linger = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && call.answered_at.is_none());
+        let account = call.account.clone();
+        self.live_calls = self.live_calls.saturating_sub(1);
+        if let Some(n) = self.live_per_account.get_mut(&account) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.live_per_account.remove(&account);
             }
         }
         for t in [
@@ -1280,9 +1291,13 @@ impl Core {
         ] {
             self.clear_timer(&t);
         }
-        tracing::info!(call = %id, reason = reason.as_str(), "call ended");
+        tracing::debug!(call = %id, reason = reason.as_str(), "call ended");
         self.save(id);
-        self.set_timer(now + LINGER, CoreTimer::Reap(id.to_owned()));
+        if linger {
+            self.set_timer(now + LINGER, CoreTimer::Reap(id.to_owned()));
+        } else {
+            self.reap(id);
+        }
     }
 
     /// A CANCEL or BYE went unanswered for too long: end the call anyway.

@@ -133,7 +133,7 @@ pub(crate) enum ClientPurpose {
 }
 
 /// Named deadlines the core keeps besides the transaction layer's own.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum CoreTimer {
     /// An outgoing call rang too long.
     RingTimeout(String),
@@ -168,6 +168,11 @@ pub(crate) struct Core {
     pub(crate) by_server_tx: HashMap<ServerTxId, String>,
     pub(crate) client_tx: HashMap<ClientTxId, ClientPurpose>,
     pub(crate) timers: BTreeMap<(Instant, u64), CoreTimer>,
+    /// Where each named timer sits in `timers`, so clearing one is O(log n).
+    timer_index: HashMap<CoreTimer, (Instant, u64)>,
+    /// Calls not yet terminated, in total and per account.
+    pub(crate) live_calls: usize,
+    pub(crate) live_per_account: HashMap<String, usize>,
     timer_seq: u64,
     pub(crate) timer_generation: u64,
     pub(crate) rtp: RtpPortPool,
@@ -178,8 +183,12 @@ pub(crate) struct Core {
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
 const ENDED_IN_MEMORY: usize = 1000;
-/// Dialogs at once.
-const MAX_DIALOGS: usize = 20_000;
+/// Dialogs at once: room for forks and re-INVITE races above the call limit.
+fn max_dialogs(config: &EngineConfig) -> usize {
+    (config.calls.max_concurrent as usize)
+        .saturating_mul(2)
+        .max(1000)
+}
 
 impl Core {
     pub(crate) fn new(
@@ -203,7 +212,7 @@ impl Core {
                 timers,
                 ..Default::default()
             }),
-            dialogs: DialogTable::new(MAX_DIALOGS),
+            dialogs: DialogTable::new(max_dialogs(&config)),
             accounts: BTreeMap::new(),
             retiring: HashMap::new(),
             calls: HashMap::new(),
@@ -212,6 +221,9 @@ impl Core {
             by_server_tx: HashMap::new(),
             client_tx: HashMap::new(),
             timers: BTreeMap::new(),
+            timer_index: HashMap::new(),
+            live_calls: 0,
+            live_per_account: HashMap::new(),
             timer_seq: 0,
             timer_generation: 0,
             rtp,
@@ -234,13 +246,19 @@ impl Core {
         LocalEndpoint::new(transport.as_str(), host, Some(self.local_port), contact)
     }
 
+    /// Arms a named timer, replacing an earlier one of the same name.
     pub(crate) fn set_timer(&mut self, at: Instant, timer: CoreTimer) {
+        self.clear_timer(&timer);
         self.timer_seq += 1;
-        self.timers.insert((at, self.timer_seq), timer);
+        let key = (at, self.timer_seq);
+        self.timer_index.insert(timer.clone(), key);
+        self.timers.insert(key, timer);
     }
 
     pub(crate) fn clear_timer(&mut self, timer: &CoreTimer) {
-        self.timers.retain(|_, t| t != timer);
+        if let Some(key) = self.timer_index.remove(timer) {
+            self.timers.remove(&key);
+        }
     }
 
     /// The earliest deadline of the core and its transaction layer.
@@ -261,6 +279,7 @@ impl Core {
                 break;
             }
             let timer = entry.remove();
+            self.timer_index.remove(&timer);
             match timer {
                 CoreTimer::RingTimeout(id) => self.on_ring_timeout(&id, now),
                 CoreTimer::AnswerTimeout(id) => self.on_answer_timeout(&id, now),
@@ -477,7 +496,7 @@ impl Core {
     }
 
     pub(crate) fn active_calls(&self) -> usize {
-        self.calls.values().filter(|c| !c.is_ended()).count()
+        self.live_calls
     }
 
     /// Handles one command; replies go out on the command's channel.

@@ -98,7 +98,9 @@ pub async fn resolve_using(
             // RFC 3263 §4.2: once SRV records exist, they are the answer; no
             // fallback to the domain's own address records.
             if addrs.is_empty() && srv.iter().next().is_some() {
-                return Err(unresolvable(format!("no SRV target of {service}.{domain} resolves")));
+                return Err(unresolvable(format!(
+                    "no SRV target of {service}.{domain} resolves"
+                )));
             }
             if !addrs.is_empty() {
                 return Ok(addrs);

@@ -218,34 +218,75 @@ impl Io {
     }
 }
 
-/// Applies store writes in order; prunes old call records now and then.
+/// Call records written in one transaction at most.
+const STORE_BATCH: usize = 512;
+
+/// Applies store writes in order. Call records that queue up while a write is
+/// under way go to the store together, in one transaction; pruning of old call
+/// records runs now and then.
 async fn store_writer(store: Store, mut rx: mpsc::Receiver<Output>, keep: u32) {
-    let mut since_prune = 0u32;
-    while let Some(op) = rx.recv().await {
-        let result = match op {
-            Output::SaveCall(record) => {
-                since_prune += 1;
-                store.upsert_call_record(&record).await
+    let mut since_prune = 0usize;
+    let mut batch: Vec<callwire_store::CallRecord> = Vec::with_capacity(STORE_BATCH);
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Output::SaveCall(record) => {
+                    batch.push(record);
+                    if batch.len() < STORE_BATCH {
+                        next = rx.try_recv().ok();
+                        continue;
+                    }
+                }
+                other => {
+                    flush_calls(&store, &mut batch, &mut since_prune).await;
+                    apply(&store, other).await;
+                    next = rx.try_recv().ok();
+                    continue;
+                }
             }
-            Output::SaveAccount(record) => match store.get_account(&record.id).await {
-                Ok(Some(_)) => store.update_account(&record).await,
-                Ok(None) => store.insert_account(&record).await,
-                Err(e) => Err(e),
-            },
-            Output::DeleteAccount(id) => match store.delete_account(&id).await {
-                Err(callwire_store::StoreError::NotFound { .. }) => Ok(()),
-                other => other,
-            },
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "store write failed");
+            flush_calls(&store, &mut batch, &mut since_prune).await;
+            next = rx.try_recv().ok();
         }
+        flush_calls(&store, &mut batch, &mut since_prune).await;
         if since_prune >= 1000 {
             since_prune = 0;
             if let Err(e) = store.prune_call_records(keep).await {
                 tracing::error!(error = %e, "pruning call records failed");
             }
         }
+    }
+}
+
+async fn flush_calls(
+    store: &Store,
+    batch: &mut Vec<callwire_store::CallRecord>,
+    since_prune: &mut usize,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    *since_prune += batch.len();
+    if let Err(e) = store.upsert_call_records(batch).await {
+        tracing::error!(error = %e, records = batch.len(), "saving call records failed");
+    }
+    batch.clear();
+}
+
+async fn apply(store: &Store, op: Output) {
+    let result = match op {
+        Output::SaveAccount(record) => match store.get_account(&record.id).await {
+            Ok(Some(_)) => store.update_account(&record).await,
+            Ok(None) => store.insert_account(&record).await,
+            Err(e) => Err(e),
+        },
+        Output::DeleteAccount(id) => match store.delete_account(&id).await {
+            Err(callwire_store::StoreError::NotFound { .. }) => Ok(()),
+            other => other,
+        },
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, "store write failed");
     }
 }

@@ -43,6 +43,19 @@ pub struct Sockets {
 
 /// Writes queued per TCP connection before a slow peer counts as stuck.
 const TCP_WRITE_QUEUE: usize = 256;
+/// A write that takes longer than this ends the connection.
+const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a framing error, how long the connection stays open for answers to the
+/// messages that preceded the bad bytes.
+const FRAMING_ERROR_LINGER: Duration = Duration::from_millis(500);
+
+/// Why a connection's reader stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Closed {
+    ByPeer,
+    Idle,
+    FramingError,
+}
 
 impl Sockets {
     /// Binds UDP and TCP on `addr` (TCP on the port UDP got when `addr` has port 0).
@@ -123,23 +136,29 @@ impl Sockets {
         }
         let _ = stream.set_nodelay(true);
         let (mut read, mut write) = stream.into_split();
-        let writer = tokio::spawn(async move {
+        // The writer ends once every sender is gone and the queue is written out,
+        // so answers the core is still producing are not cut off.
+        tokio::spawn(async move {
             while let Some(bytes) = rx.recv().await {
-                if write.write_all(&bytes).await.is_err() {
-                    break;
+                match tokio::time::timeout(TCP_WRITE_TIMEOUT, write.write_all(&bytes)).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
                 }
             }
+            let _ = write.shutdown().await;
         });
         let this = self.clone();
         let pong = tx.clone();
         tokio::spawn(async move {
-            this.read_stream(&mut read, peer, &pong).await;
+            if this.read_stream(&mut read, peer, &pong).await == Closed::FramingError {
+                // Let the core answer what came before the unframeable bytes.
+                tokio::time::sleep(FRAMING_ERROR_LINGER).await;
+            }
             if let Ok(mut table) = this.tcp.lock() {
                 if table.get(&peer).is_some_and(|t| t.same_channel(&pong)) {
                     table.remove(&peer);
                 }
             }
-            writer.abort();
         });
         Some(tx)
     }
@@ -149,7 +168,7 @@ impl Sockets {
         read: &mut tokio::net::tcp::OwnedReadHalf,
         peer: SocketAddr,
         tx: &mpsc::Sender<Vec<u8>>,
-    ) {
+    ) -> Closed {
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         let mut chunk = vec![0u8; 16 * 1024];
         // Remembers how far it scanned, so a message arriving in pieces is scanned once.
@@ -178,15 +197,15 @@ impl Sockets {
                             let _ = tx.try_send(resp);
                         }
                         tracing::debug!(%peer, error = %e, "unrecoverable TCP framing error; closing");
-                        return;
+                        return Closed::FramingError;
                     }
                 }
             }
             match tokio::time::timeout(self.idle, read.read(&mut chunk)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Ok(Ok(0)) | Ok(Err(_)) => return Closed::ByPeer,
                 Err(_) => {
                     tracing::debug!(%peer, "closing idle TCP connection");
-                    return;
+                    return Closed::Idle;
                 }
                 Ok(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
