@@ -521,7 +521,7 @@ fn cancel_is_its_own_transaction() {
 #[test]
 fn refused_requests() {
     let t0 = Instant::now();
-    let mut layer = TransactionLayer::new(Config::default().with_max_transactions(1));
+    let mut layer = TransactionLayer::new(Config::default().with_max_active(1));
     let ack = request(
         Method::Ack,
         addr(ME),

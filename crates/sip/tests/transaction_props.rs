@@ -1,5 +1,6 @@
 //! Random sequences of network input, TU calls and time steps never panic and keep
-//! the layer's bookkeeping consistent (ids, `len`, deadlines).
+//! the layer's bookkeeping consistent (ids, `len`, the active and lingering
+//! caps, deadlines).
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -8,7 +9,8 @@ use std::time::{Duration, Instant};
 use callwire_sip::message::Method;
 use callwire_sip::testing::{request, response, IntoMessage};
 use callwire_sip::transaction::{
-    Config, Event, ServerTxId, Target, TimerConfig, TransactionId, TransactionLayer, Transport,
+    Config, Event, ServerTxId, Target, TimerConfig, TransactionError, TransactionId,
+    TransactionLayer, Transport,
 };
 use proptest::prelude::*;
 
@@ -131,7 +133,7 @@ proptest! {
     fn random_sequences_keep_the_layer_consistent(ops in proptest::collection::vec(op(), 1..60)) {
         let t0 = Instant::now();
         let timers = TimerConfig::default().with_t1(Duration::from_millis(200));
-        let mut layer = TransactionLayer::new(Config::default().with_timers(timers).with_max_transactions(6));
+        let mut layer = TransactionLayer::new(Config::default().with_timers(timers).with_max_active(3).with_max_lingering(1));
         let mut now = t0;
         let mut live: BTreeSet<TransactionId> = BTreeSet::new();
         let mut ever: BTreeSet<TransactionId> = BTreeSet::new();
@@ -157,9 +159,17 @@ proptest! {
                 }
                 Op::SendRequest { method, branch, peer, tcp } => {
                     let req = request(METHODS[method].clone(), addr(ME), addr(PEERS[peer]), transport(tcp), BRANCHES[branch], "c", 1);
-                    if let Ok(id) = layer.send_request(req, Target::new(transport(tcp), addr(PEERS[peer])), now) {
-                        prop_assert!(ever.insert(id.into()), "id reused");
-                        live.insert(id.into());
+                    let in_dialog = req.method == Method::Cancel;
+                    match layer.send_request(req, Target::new(transport(tcp), addr(PEERS[peer])), now) {
+                        Ok(id) => {
+                            prop_assert!(ever.insert(id.into()), "id reused");
+                            live.insert(id.into());
+                        }
+                        Err(TransactionError::Overloaded { limit }) => {
+                            prop_assert_eq!(limit, if in_dialog { 6 } else { 3 });
+                            prop_assert!(layer.active_len() >= limit);
+                        }
+                        Err(_) => {}
                     }
                 }
                 Op::SendResponse { which, status, method, to_tag } => {
@@ -195,11 +205,20 @@ proptest! {
                     Event::AckTimeout { tx } => prop_assert!(live.contains(&tx.into())),
                     Event::TransportError { tx } => prop_assert!(live.contains(&tx)),
                     Event::Ack { tx: Some(tx), .. } => prop_assert!(live.contains(&tx.into())),
+                    Event::Overloaded { request, .. } => {
+                        // Refused requests change nothing, so the count is the one
+                        // the layer decided on.
+                        let in_dialog = request.method == Method::Cancel || request.head.to.tag().is_some();
+                        let limit = if in_dialog { 6 } else { 3 };
+                        prop_assert!(layer.active_len() >= limit, "{} refused below its cap", request.method);
+                    }
                     _ => {}
                 }
             }
             prop_assert_eq!(layer.len(), live.len());
-            prop_assert!(layer.len() <= 6);
+            prop_assert_eq!(layer.len(), layer.active_len() + layer.lingering_len());
+            prop_assert!(layer.active_len() <= 6, "over the hard limit");
+            prop_assert!(layer.lingering_len() <= 1, "over max_lingering");
         }
         // Everything but Proceeding INVITE transactions (no timer there) ends in time.
         now += Duration::from_secs(3600);

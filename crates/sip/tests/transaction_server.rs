@@ -675,7 +675,7 @@ fn reliable_transport_server_timers() {
 #[test]
 fn transaction_cap_hands_out_overloaded() {
     let t0 = Instant::now();
-    let mut layer = TransactionLayer::new(Config::default().with_max_transactions(2));
+    let mut layer = TransactionLayer::new(Config::default().with_max_active(2));
     let (a, _) = receive_new(&mut layer, &incoming(Method::Invite, "z9hG4bK-1"), t0);
     receive_new(&mut layer, &incoming(Method::Options, "z9hG4bK-2"), t0);
     assert_eq!(layer.len(), 2);

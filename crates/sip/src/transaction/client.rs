@@ -128,6 +128,16 @@ impl ClientTx {
         )
     }
 
+    /// Still waiting for a final response (Calling, Trying, Proceeding), as opposed
+    /// to lingering to absorb retransmissions (Completed, Accepted) or terminated.
+    pub(crate) fn is_active(&self) -> bool {
+        matches!(
+            self.machine,
+            Machine::Invite(Invite::Calling | Invite::Proceeding)
+                | Machine::NonInvite(NonInvite::Trying | NonInvite::Proceeding)
+        )
+    }
+
     pub(crate) fn target(&self) -> Target {
         self.target
     }
@@ -138,6 +148,23 @@ impl ClientTx {
 
     /// A response matched this transaction (branch and CSeq method).
     pub(crate) fn on_response(
+        &mut self,
+        response: Response,
+        source: SocketAddr,
+        now: Instant,
+        out: &mut Queues,
+    ) {
+        self.machine_response(response, source, now, out);
+        // The request bytes only serve Timer A/E retransmissions: a lingering
+        // transaction frees them (memory per lingering transaction matters, see
+        // `Config::max_lingering`).
+        if !self.is_active() {
+            self.bytes = Vec::new();
+        }
+    }
+
+    /// Runs the state machine for a response.
+    fn machine_response(
         &mut self,
         response: Response,
         source: SocketAddr,

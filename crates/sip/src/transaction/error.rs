@@ -43,10 +43,13 @@ pub enum TransactionError {
         /// The refused response status.
         status: StatusCode,
     },
-    /// The layer holds its maximum number of transactions.
-    #[error("the transaction limit ({limit}) is reached")]
+    /// The layer holds its maximum number of active transactions
+    /// ([`Config::max_active`](super::Config::max_active), or
+    /// [`Config::active_hard_limit`](super::Config::active_hard_limit) for CANCEL
+    /// and in-dialog requests).
+    #[error("the active transaction limit ({limit}) is reached")]
     Overloaded {
-        /// The configured cap.
+        /// The cap that was hit.
         limit: usize,
     },
     /// Only a request that creates a transaction (not ACK or CANCEL) can be

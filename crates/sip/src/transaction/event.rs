@@ -161,10 +161,13 @@ pub enum Event {
         tx: TransactionId,
     },
     /// A new request arrived while the layer holds
-    /// [`Config::max_transactions`](super::Config::max_transactions) transactions.
-    /// No transaction was created: answer 503 statelessly with
-    /// [`send_stateless`](super::TransactionLayer::send_stateless) to
-    /// [`response_target`](super::response_target).
+    /// [`Config::max_active`](super::Config::max_active) active transactions (an
+    /// out-of-dialog request), or
+    /// [`Config::active_hard_limit`](super::Config::active_hard_limit) of them (a
+    /// CANCEL or a request with a To tag). No transaction was created: answer 503
+    /// statelessly with [`send_stateless`](super::TransactionLayer::send_stateless)
+    /// to [`response_target`](super::response_target). Lingering transactions do
+    /// not count: they are evicted instead ([`Config::max_lingering`](super::Config::max_lingering)).
     Overloaded {
         /// The request (top Via stamped).
         request: Request,
@@ -173,7 +176,9 @@ pub enum Event {
         /// Over which transport.
         transport: Transport,
     },
-    /// The transaction ended and was removed; its id is no longer valid.
+    /// The transaction ended and was removed; its id is no longer valid. A
+    /// lingering transaction evicted early ([`Config::max_lingering`](super::Config::max_lingering))
+    /// ends this way too.
     Terminated {
         /// The transaction.
         tx: TransactionId,

@@ -44,6 +44,30 @@
 //!     }
 //! }
 //! ```
+//!
+//! # Limits
+//!
+//! A transaction is *active* while it waits for the TU or the network to produce
+//! its final outcome (client Calling/Trying/Proceeding, server Trying/Proceeding)
+//! and *lingering* afterwards, while it only absorbs retransmissions (up to
+//! 64*T1 = 32 s: every call leaves about two). The two are bounded separately
+//! so that finished calls never cost admission of new ones:
+//!
+//! - [`Config::max_active`] is the admission cap. A new out-of-dialog request at
+//!   the cap becomes [`Event::Overloaded`] (or [`TransactionError::Overloaded`]
+//!   when sent). CANCEL and requests with a To tag belong to something that
+//!   exists and are admitted up to [`Config::active_hard_limit`] (twice the
+//!   cap), so a BYE still reaches the TU under overload. ACKs and responses
+//!   never create transactions and are never refused.
+//! - [`Config::max_lingering`] is a memory bound that refuses nothing: past it
+//!   the transaction lingering longest is evicted early ([`Event::Terminated`]),
+//!   giving up absorption of its late retransmissions.
+//!
+//! [`len`](TransactionLayer::len) counts both kinds;
+//! [`active_len`](TransactionLayer::active_len) and
+//! [`lingering_len`](TransactionLayer::lingering_len) each one, and
+//! [`evicted_total`](TransactionLayer::evicted_total) says whether the lingering
+//! cap is too small for the load.
 
 mod client;
 mod config;
@@ -89,6 +113,23 @@ impl Queues {
     }
 }
 
+/// A transaction and the layer's bookkeeping about it.
+#[derive(Debug)]
+struct Slot<T> {
+    tx: T,
+    /// Its key in [`TransactionLayer::lingering`] once it stopped being active.
+    lingering: Option<u64>,
+}
+
+impl<T> Slot<T> {
+    fn new(tx: T) -> Slot<T> {
+        Slot {
+            tx,
+            lingering: None,
+        }
+    }
+}
+
 /// All client and server transactions of one SIP endpoint.
 ///
 /// See the [module docs](self) for how to drive it.
@@ -96,14 +137,19 @@ impl Queues {
 pub struct TransactionLayer {
     config: Config,
     next_id: u64,
-    clients: BTreeMap<ClientTxId, ClientTx>,
+    clients: BTreeMap<ClientTxId, Slot<ClientTx>>,
     client_index: HashMap<ClientKey, ClientTxId>,
-    servers: BTreeMap<ServerTxId, ServerTx>,
+    servers: BTreeMap<ServerTxId, Slot<ServerTx>>,
     server_index: HashMap<ServerKey, ServerTxId>,
     /// Server transactions created by RFC 2543 requests (matched by scanning).
     legacy_servers: BTreeSet<ServerTxId>,
     /// Every armed timer of every transaction, earliest first.
     timers: BTreeSet<(Instant, TransactionId, Timer)>,
+    /// Lingering transactions in the order they started lingering, oldest
+    /// first: the eviction order.
+    lingering: BTreeMap<u64, TransactionId>,
+    next_linger: u64,
+    evicted: u64,
     out: Queues,
 }
 
@@ -119,6 +165,9 @@ impl TransactionLayer {
             server_index: HashMap::new(),
             legacy_servers: BTreeSet::new(),
             timers: BTreeSet::new(),
+            lingering: BTreeMap::new(),
+            next_linger: 0,
+            evicted: 0,
             out: Queues::default(),
         }
     }
@@ -128,9 +177,28 @@ impl TransactionLayer {
         &self.config
     }
 
-    /// Live transactions, client and server.
+    /// Live transactions, client and server, active and lingering.
     pub fn len(&self) -> usize {
         self.clients.len() + self.servers.len()
+    }
+
+    /// Active transactions: those still waiting for a final outcome, counted
+    /// against [`Config::max_active`].
+    pub fn active_len(&self) -> usize {
+        self.len().saturating_sub(self.lingering.len())
+    }
+
+    /// Lingering transactions: those only absorbing retransmissions, bounded by
+    /// [`Config::max_lingering`].
+    pub fn lingering_len(&self) -> usize {
+        self.lingering.len()
+    }
+
+    /// How many lingering transactions were evicted early since the layer was
+    /// created (a counter for metrics: non-zero means
+    /// [`Config::max_lingering`] is too small for the load).
+    pub fn evicted_total(&self) -> u64 {
+        self.evicted
     }
 
     /// No live transactions.
@@ -145,6 +213,10 @@ impl TransactionLayer {
     /// (Timers A, B, D, M), anything else the non-INVITE machine (E, F, K); a
     /// CANCEL (see [`cancel_for`]) is its own non-INVITE transaction. Over a
     /// reliable transport nothing is retransmitted.
+    ///
+    /// At [`Config::max_active`] active transactions it fails with
+    /// [`TransactionError::Overloaded`], except for a CANCEL or a request with a
+    /// To tag, refused only at [`Config::active_hard_limit`].
     pub fn send_request(
         &mut self,
         request: Request,
@@ -164,11 +236,7 @@ impl TransactionLayer {
                 method: request.method,
             });
         }
-        if self.len() >= self.config.max_transactions {
-            return Err(TransactionError::Overloaded {
-                limit: self.config.max_transactions,
-            });
-        }
+        self.admit(&request)?;
         let id = ClientTxId(self.alloc_id());
         let tx = ClientTx::start(id, request, target, self.config.timers, now, &mut self.out);
         sync_timers(
@@ -178,7 +246,7 @@ impl TransactionLayer {
             &tx.timers,
         );
         self.client_index.insert(key, id);
-        self.clients.insert(id, tx);
+        self.clients.insert(id, Slot::new(tx));
         Ok(id)
     }
 
@@ -216,7 +284,8 @@ impl TransactionLayer {
     /// §18.2.1, RFC 3581); a retransmission is absorbed (the last response is sent
     /// again); an ACK for a non-2xx final completes its INVITE transaction; an ACK
     /// matching nothing becomes [`Event::Ack`]; anything else creates a server
-    /// transaction and [`Event::Request`] (or [`Event::Overloaded`] at the cap).
+    /// transaction and [`Event::Request`] (or [`Event::Overloaded`] at the active
+    /// cap; see [Limits](self#limits)).
     /// Responses: matched by top Via branch and CSeq method to a client
     /// transaction ([`Event::Response`] as the state machine allows) or
     /// [`Event::StrayResponse`]. A message without Via is dropped (the parser
@@ -276,13 +345,13 @@ impl TransactionLayer {
         let clients: Vec<ClientTxId> = self
             .clients
             .iter()
-            .filter(|(_, t)| t.target() == target)
+            .filter(|(_, s)| s.tx.target() == target)
             .map(|(id, _)| *id)
             .collect();
         let servers: Vec<ServerTxId> = self
             .servers
             .iter()
-            .filter(|(_, t)| t.target() == target)
+            .filter(|(_, s)| s.tx.target() == target)
             .map(|(id, _)| *id)
             .collect();
         for id in clients {
@@ -310,12 +379,12 @@ impl TransactionLayer {
 
     /// The state of a live client transaction.
     pub fn client_state(&self, tx: ClientTxId) -> Option<ClientState> {
-        self.clients.get(&tx).map(ClientTx::state)
+        self.clients.get(&tx).map(|s| s.tx.state())
     }
 
     /// The state of a live server transaction.
     pub fn server_state(&self, tx: ServerTxId) -> Option<ServerState> {
-        self.servers.get(&tx).map(ServerTx::state)
+        self.servers.get(&tx).map(|s| s.tx.state())
     }
 
     /// Whether client transaction `tx` received a provisional response and has no
@@ -327,7 +396,7 @@ impl TransactionLayer {
 
     /// The request of a live client transaction, as sent.
     pub fn client_request(&self, tx: ClientTxId) -> Option<&Request> {
-        self.clients.get(&tx).map(ClientTx::request)
+        self.clients.get(&tx).map(|s| s.tx.request())
     }
 
     /// The INVITE server transaction a received CANCEL targets (RFC 3261 §9.2:
@@ -342,7 +411,7 @@ impl TransactionLayer {
         self.legacy_servers.iter().copied().find(|id| {
             self.servers
                 .get(id)
-                .is_some_and(|tx| matches!(tx.key(), MatchKey::Legacy(k) if **k == key))
+                .is_some_and(|s| matches!(s.tx.key(), MatchKey::Legacy(k) if **k == key))
         })
     }
 
@@ -398,8 +467,8 @@ impl TransactionLayer {
             },
         )?;
         self.legacy_servers.iter().copied().find(|id| {
-            self.servers.get(id).is_some_and(|tx| match tx.key() {
-                MatchKey::Legacy(k) if is_ack => k.matches_ack(&key, tx.sent_to_tag()),
+            self.servers.get(id).is_some_and(|s| match s.tx.key() {
+                MatchKey::Legacy(k) if is_ack => k.matches_ack(&key, s.tx.sent_to_tag()),
                 MatchKey::Legacy(k) => **k == key,
                 MatchKey::Branch(_) => false,
             })
@@ -407,7 +476,7 @@ impl TransactionLayer {
     }
 
     fn create_server(&mut self, request: Request, source: SocketAddr, transport: Transport) {
-        if self.len() >= self.config.max_transactions {
+        if self.admit(&request).is_err() {
             self.out.event(Event::Overloaded {
                 request,
                 source,
@@ -436,7 +505,7 @@ impl TransactionLayer {
             }
         }
         let tx = ServerTx::new(id, request.method.clone(), key, target, self.config.timers);
-        self.servers.insert(id, tx);
+        self.servers.insert(id, Slot::new(tx));
         self.out.event(Event::Request {
             tx: id,
             request,
@@ -455,31 +524,41 @@ impl TransactionLayer {
         }
     }
 
+    /// Whether a new transaction for `request` may start now (see
+    /// [Limits](self#limits)).
+    fn admit(&self, request: &Request) -> Result<(), TransactionError> {
+        let belongs_to_existing =
+            request.method == Method::Cancel || request.head.to.tag().is_some();
+        let limit = if belongs_to_existing {
+            self.config.active_hard_limit()
+        } else {
+            self.config.max_active
+        };
+        if self.active_len() >= limit {
+            Err(TransactionError::Overloaded { limit })
+        } else {
+            Ok(())
+        }
+    }
+
     /// Runs `f` on client transaction `id`, then mirrors its timers into the index
-    /// and removes it if it terminated. `None` if it does not exist.
+    /// and updates its bookkeeping ([`settle`](Self::settle)). `None` if it does
+    /// not exist.
     fn client_op<R>(
         &mut self,
         id: ClientTxId,
         f: impl FnOnce(&mut ClientTx, &mut Queues) -> R,
     ) -> Option<R> {
-        let tx = self.clients.get_mut(&id)?;
-        let before = tx.timers;
-        let r = f(tx, &mut self.out);
-        sync_timers(&mut self.timers, id.into(), &before, &tx.timers);
-        if tx.is_terminated() {
-            if let Some(tx) = self.clients.remove(&id) {
-                sync_timers(
-                    &mut self.timers,
-                    id.into(),
-                    &tx.timers,
-                    &TimerTable::default(),
-                );
-                if let Some(key) = ClientKey::of_request(tx.request()) {
-                    self.client_index.remove(&key);
-                }
-            }
-            self.out.event(Event::Terminated { tx: id.into() });
-        }
+        let slot = self.clients.get_mut(&id)?;
+        let before = slot.tx.timers;
+        let r = f(&mut slot.tx, &mut self.out);
+        sync_timers(&mut self.timers, id.into(), &before, &slot.tx.timers);
+        let what = Settled::of(
+            slot.tx.is_terminated(),
+            slot.tx.is_active(),
+            slot.lingering.is_some(),
+        );
+        self.settle(id.into(), what);
         Some(r)
     }
 
@@ -489,30 +568,107 @@ impl TransactionLayer {
         id: ServerTxId,
         f: impl FnOnce(&mut ServerTx, &mut Queues) -> R,
     ) -> Option<R> {
-        let tx = self.servers.get_mut(&id)?;
-        let before = tx.timers;
-        let r = f(tx, &mut self.out);
-        sync_timers(&mut self.timers, id.into(), &before, &tx.timers);
-        if tx.is_terminated() {
-            if let Some(tx) = self.servers.remove(&id) {
-                sync_timers(
-                    &mut self.timers,
-                    id.into(),
-                    &tx.timers,
-                    &TimerTable::default(),
-                );
-                match tx.key() {
+        let slot = self.servers.get_mut(&id)?;
+        let before = slot.tx.timers;
+        let r = f(&mut slot.tx, &mut self.out);
+        sync_timers(&mut self.timers, id.into(), &before, &slot.tx.timers);
+        let what = Settled::of(
+            slot.tx.is_terminated(),
+            slot.tx.is_active(),
+            slot.lingering.is_some(),
+        );
+        self.settle(id.into(), what);
+        Some(r)
+    }
+
+    /// Acts on what an input did to transaction `id`: removes it if it
+    /// terminated; queues it for eviction if it started lingering, evicting the
+    /// oldest lingering ones past [`Config::max_lingering`].
+    fn settle(&mut self, id: TransactionId, what: Settled) {
+        match what {
+            Settled::Unchanged => {}
+            Settled::Terminated => self.remove(id),
+            Settled::StartedLingering => {
+                let seq = self.next_linger;
+                self.next_linger += 1;
+                let mark = match id {
+                    TransactionId::Client(c) => self.clients.get_mut(&c).map(|s| &mut s.lingering),
+                    TransactionId::Server(s) => self.servers.get_mut(&s).map(|s| &mut s.lingering),
+                };
+                if let Some(mark) = mark {
+                    *mark = Some(seq);
+                    self.lingering.insert(seq, id);
+                }
+                while self.lingering.len() > self.config.max_lingering {
+                    let Some((_, oldest)) = self.lingering.pop_first() else {
+                        break;
+                    };
+                    self.evicted += 1;
+                    self.remove(oldest);
+                }
+            }
+        }
+    }
+
+    /// Removes transaction `id` from every index and tells the TU
+    /// ([`Event::Terminated`]). Nothing happens if it does not exist.
+    fn remove(&mut self, id: TransactionId) {
+        let (timers, lingering) = match id {
+            TransactionId::Client(c) => {
+                let Some(slot) = self.clients.remove(&c) else {
+                    return;
+                };
+                if let Some(key) = ClientKey::of_request(slot.tx.request()) {
+                    self.client_index.remove(&key);
+                }
+                (slot.tx.timers, slot.lingering)
+            }
+            TransactionId::Server(s) => {
+                let Some(slot) = self.servers.remove(&s) else {
+                    return;
+                };
+                match slot.tx.key() {
                     MatchKey::Branch(k) => {
                         self.server_index.remove(k);
                     }
                     MatchKey::Legacy(_) => {
-                        self.legacy_servers.remove(&id);
+                        self.legacy_servers.remove(&s);
                     }
                 }
+                (slot.tx.timers, slot.lingering)
             }
-            self.out.event(Event::Terminated { tx: id.into() });
+        };
+        // An evicted transaction still has armed timers; a terminated one none.
+        sync_timers(&mut self.timers, id, &timers, &TimerTable::default());
+        if let Some(seq) = lingering {
+            self.lingering.remove(&seq);
         }
-        Some(r)
+        self.out.event(Event::Terminated { tx: id });
+    }
+}
+
+/// What an input did to a transaction, for [`TransactionLayer::settle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Settled {
+    /// Still active, or still lingering.
+    Unchanged,
+    /// Moved from an active state to a lingering one.
+    StartedLingering,
+    /// Ended: remove it.
+    Terminated,
+}
+
+impl Settled {
+    /// From the transaction's state after the input and whether it was already
+    /// lingering before.
+    fn of(terminated: bool, active: bool, was_lingering: bool) -> Settled {
+        if terminated {
+            Settled::Terminated
+        } else if !active && !was_lingering {
+            Settled::StartedLingering
+        } else {
+            Settled::Unchanged
+        }
     }
 }
 

@@ -117,6 +117,17 @@ impl ServerTx {
         )
     }
 
+    /// Still waiting for the TU's final response (Trying, Proceeding), as opposed
+    /// to lingering to absorb retransmissions (Completed, Confirmed, Accepted) or
+    /// terminated.
+    pub(crate) fn is_active(&self) -> bool {
+        matches!(
+            self.machine,
+            Machine::Invite(Invite::Proceeding)
+                | Machine::NonInvite(NonInvite::Trying | NonInvite::Proceeding)
+        )
+    }
+
     /// The public view of the state.
     pub(crate) fn state(&self) -> ServerState {
         match self.machine {
@@ -253,11 +264,13 @@ impl ServerTx {
             }
         }
         let bytes = response.to_bytes();
+        // Keep an exact-size copy (a clone has no spare capacity): it may linger
+        // for 64*T1 (see `Config::max_lingering`).
+        self.last_response = Some(bytes.clone());
         out.transmit(Transmit {
             target: self.target,
-            bytes: bytes.clone(),
+            bytes,
         });
-        self.last_response = Some(bytes);
         if status.is_final() {
             self.sent_to_tag = response.head.to.tag().map(str::to_owned);
         }
