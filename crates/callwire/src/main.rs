@@ -11,6 +11,12 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ServeArgs};
 
+/// mimalloc: under call load glibc's malloc/free were a quarter of the CPU time
+/// (many short-lived strings per SIP message); mimalloc's thread-local free lists
+/// cut that sharply.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How long a graceful stop may take before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 

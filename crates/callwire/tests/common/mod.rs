@@ -282,6 +282,9 @@ impl CallwireOpts {
 pub struct Callwire {
     child: Child,
     dir: TempDir,
+    bin: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
     log_path: PathBuf,
     client: reqwest::blocking::Client,
     /// HTTP base URL, e.g. `http://127.0.0.1:41234`.
@@ -327,35 +330,20 @@ impl Callwire {
         fs::write(&config_path, &toml).expect("write config");
 
         let log_path = dir.path().join("callwire.log");
-        let log = fs::File::create(&log_path).expect("create log file");
-        let log_err = log.try_clone().expect("clone log file");
         let http_addr = format!("{ip}:{http_port}");
         let sip_addr = format!("{ip}:{sip_port}");
-        let mut cmd = Command::new(&bin);
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .arg("--http")
-            .arg(&http_addr)
-            .arg("--sip")
-            .arg(&sip_addr)
-            .env("CALLWIRE_API_TOKEN", API_TOKEN)
-            .env("RUST_LOG", "info")
-            .env_remove("CALLWIRE_CONFIG")
-            .env_remove("CALLWIRE_DATA_DIR")
-            .env_remove("CALLWIRE_HTTP")
-            .env_remove("CALLWIRE_SIP")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log_err));
-        for (k, v) in &opts.env {
-            cmd.env(k, v);
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()));
+        let args: Vec<String> = vec![
+            "serve".into(),
+            "--config".into(),
+            config_path.display().to_string(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--http".into(),
+            http_addr.clone(),
+            "--sip".into(),
+            sip_addr.clone(),
+        ];
+        let child = spawn_service(&bin, &args, &opts.env, &log_path);
         let client = reqwest::blocking::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
@@ -364,6 +352,9 @@ impl Callwire {
         let mut cw = Callwire {
             child,
             dir,
+            bin,
+            args,
+            env: opts.env.clone(),
             log_path,
             client,
             http: format!("http://{http_addr}"),
@@ -372,6 +363,34 @@ impl Callwire {
         };
         cw.wait_healthy(Duration::from_secs(20));
         cw
+    }
+
+    /// Sends SIGTERM and waits up to `within` for the process to exit; returns
+    /// its exit status and how long it took. Panics (with the log) on a timeout.
+    pub fn sigterm(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
+        let pid = self.child.id().to_string();
+        let started = Instant::now();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status, started.elapsed());
+            }
+            if started.elapsed() > within {
+                panic!("callwire did not exit within {within:?} of SIGTERM; its log follows");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the service again with the same data dir, config and ports (after
+    /// it stopped), and waits until it is healthy.
+    pub fn restart(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            terminate(&mut self.child, Duration::from_secs(5));
+        }
+        self.child = spawn_service(&self.bin, &self.args, &self.env, &self.log_path);
+        self.wait_healthy(Duration::from_secs(20));
     }
 
     fn wait_healthy(&mut self, timeout: Duration) {
@@ -574,6 +593,32 @@ impl Drop for Callwire {
             );
         }
     }
+}
+
+/// Spawns `callwire` with its output appended to `log_path`.
+fn spawn_service(bin: &Path, args: &[String], env: &[(String, String)], log_path: &Path) -> Child {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .expect("open log file");
+    let log_err = log.try_clone().expect("clone log file");
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .env("CALLWIRE_API_TOKEN", API_TOKEN)
+        .env("RUST_LOG", "info")
+        .env_remove("CALLWIRE_CONFIG")
+        .env_remove("CALLWIRE_DATA_DIR")
+        .env_remove("CALLWIRE_HTTP")
+        .env_remove("CALLWIRE_SIP")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log_err));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()))
 }
 
 /// Seeded xorshift64* generator for reproducible hostile input.

@@ -25,6 +25,8 @@ use self::transport::{Inbound, Sockets};
 
 /// Inbound SIP messages queued for the core at most.
 const INBOUND_QUEUE: usize = 8192;
+/// Datagrams taken in one go before the core looks at its other inputs.
+const UDP_BATCH: usize = 64;
 /// Store writes queued at most.
 const STORE_QUEUE: usize = 16384;
 
@@ -97,7 +99,6 @@ pub(crate) async fn start(
         udp_addr.port(),
         rand::rngs::StdRng::from_entropy(),
     );
-    let udp_task = tokio::spawn(sockets.clone().run_udp());
     let tcp_task = tokio::spawn(sockets.clone().run_tcp(listener));
 
     let join = tokio::spawn(async move {
@@ -109,6 +110,7 @@ pub(crate) async fn start(
         core.load_accounts(records, std::time::Instant::now());
         io.flush(&mut core);
         let mut shutdown: Option<(Instant, tokio::sync::oneshot::Sender<()>)> = None;
+        let mut udp_buf = vec![0u8; 65536];
         loop {
             let deadline = core.poll_timeout().map(Instant::from_std);
             let sleep_until = match (&shutdown, deadline) {
@@ -132,6 +134,22 @@ pub(crate) async fn start(
                     Some(cmd) => core.command(cmd, std::time::Instant::now()),
                     None => break,
                 },
+                // Not `Some(msg) = …`: a pattern miss would disable this branch until
+                // another one fires, stalling UDP after every malformed datagram.
+                received = io.sockets.recv_udp(&mut udp_buf) => {
+                    if let Some(msg) = received {
+                        core.receive(msg, std::time::Instant::now());
+                    }
+                    // Take what else is waiting without going back to the reactor.
+                    for _ in 0..UDP_BATCH {
+                        match io.sockets.try_recv_udp(&mut udp_buf) {
+                            Ok(Some(msg)) => core.receive(msg, std::time::Instant::now()),
+                            Ok(None) => {}
+                            Err(()) => break,
+                        }
+                        io.flush(&mut core);
+                    }
+                }
                 Some(msg) = inbound.recv() => {
                     core.receive(msg, std::time::Instant::now());
                     // Take what else is queued without re-arming the timer each time.
@@ -157,7 +175,6 @@ pub(crate) async fn start(
                 }
             }
         }
-        udp_task.abort();
         tcp_task.abort();
         drop(io);
         let _ = writer.await;
