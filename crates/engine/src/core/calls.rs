@@ -454,10 +454,11 @@ impl Core {
             c.state = CallState::Ringing;
         }
         tracing::debug!(call = %id, from = %req.head.from.uri, "incoming call");
-        self.save(&id);
         if settings.auto_answer {
+            // Answering saves the record; one write instead of two.
             self.answer_incoming(&id, now);
         } else {
+            self.save(&id);
             self.set_timer(
                 now + self.config.calls.answer_timeout(),
                 CoreTimer::AnswerTimeout(id),
@@ -988,13 +989,14 @@ impl Core {
             }
         }
         leg.peer = target;
-        call.answered_at = Some(Self::now_utc());
         if call.state.is_ended() || leg.cancel.is_some() {
-            // Answered after we gave up: end it properly.
+            // Answered after we gave up: end it properly. The call was never
+            // answered as far as the user is concerned, so `answered_at` stays unset.
             let reason = leg.cancel.unwrap_or(Reason::Terminated);
             let _ = self.send_bye(id, reason, now);
             return;
         }
+        call.answered_at = Some(Self::now_utc());
         let negotiated = SessionDescription::parse(&resp.body)
             .ok()
             .and_then(|a| sdp::accept_answer(&leg.offer, &a).ok());

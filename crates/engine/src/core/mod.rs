@@ -8,6 +8,8 @@ pub(crate) mod accounts;
 pub(crate) mod calls;
 pub(crate) mod registrations;
 pub(crate) mod target;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};

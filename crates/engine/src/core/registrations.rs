@@ -219,6 +219,8 @@ impl Core {
             self.with_registration(id, |m, rng| m.on_transaction_timeout(now, rng));
         }
         self.pump_registration(id, now);
+        // The REGISTER sits in the transaction layer until drained.
+        self.drain_tx(now);
     }
 
     fn send_register(
