@@ -10,45 +10,87 @@ use super::uri::{Host, Params, Uri};
 /// canonical long form; known long names are returned in canonical case; unknown
 /// names are returned as given.
 pub fn canonical_name(name: &str) -> &str {
-    const TABLE: &[(&str, &str)] = &[
-        ("i", "Call-ID"),
-        ("m", "Contact"),
-        ("e", "Content-Encoding"),
-        ("l", "Content-Length"),
-        ("c", "Content-Type"),
-        ("f", "From"),
-        ("s", "Subject"),
-        ("k", "Supported"),
-        ("t", "To"),
-        ("v", "Via"),
-        ("r", "Refer-To"),
-        ("b", "Referred-By"),
-        ("o", "Event"),
-        ("u", "Allow-Events"),
-        ("x", "Session-Expires"),
-        ("a", "Accept-Contact"),
-        ("j", "Reject-Contact"),
-        ("d", "Request-Disposition"),
-        ("y", "Identity"),
-    ];
-    const LONG: &[&str] = &[
-        "Accept", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow", "Allow-Events",
-        "Authentication-Info", "Authorization", "Call-ID", "Call-Info", "Contact",
-        "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
-        "Content-Type", "CSeq", "Date", "Error-Info", "Event", "Expires", "From", "In-Reply-To",
-        "Max-Forwards", "Min-Expires", "MIME-Version", "Organization", "Priority",
-        "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "Reason", "Record-Route",
-        "Refer-To", "Referred-By", "Replaces", "Reply-To", "Require", "Retry-After", "Route",
-        "RSeq", "RAck", "Server", "Session-Expires", "Min-SE", "Subject", "Subscription-State",
-        "Supported", "Timestamp", "To", "Unsupported", "User-Agent", "Via", "Warning",
-        "WWW-Authenticate", "Path", "Service-Route",
-    ];
-    if name.len() == 1 {
-        if let Some((_, long)) = TABLE.iter().find(|(s, _)| s.eq_ignore_ascii_case(name)) {
-            return long;
-        }
+    if let [c] = name.as_bytes() {
+        return compact_long_form(*c).unwrap_or(name);
     }
-    LONG.iter().find(|l| l.eq_ignore_ascii_case(name)).copied().unwrap_or(name)
+    // Runs for every header of every message: only the few known names of the same
+    // length are compared, first exactly (the usual spelling), then in any case.
+    let candidates = long_names_of_len(name.len());
+    candidates
+        .iter()
+        .find(|l| **l == name)
+        .or_else(|| candidates.iter().find(|l| l.eq_ignore_ascii_case(name)))
+        .copied()
+        .unwrap_or(name)
+}
+
+/// The long form of a compact header name, any case.
+fn compact_long_form(c: u8) -> Option<&'static str> {
+    Some(match c.to_ascii_lowercase() {
+        b'i' => "Call-ID",
+        b'm' => "Contact",
+        b'e' => "Content-Encoding",
+        b'l' => "Content-Length",
+        b'c' => "Content-Type",
+        b'f' => "From",
+        b's' => "Subject",
+        b'k' => "Supported",
+        b't' => "To",
+        b'v' => "Via",
+        b'r' => "Refer-To",
+        b'b' => "Referred-By",
+        b'o' => "Event",
+        b'u' => "Allow-Events",
+        b'x' => "Session-Expires",
+        b'a' => "Accept-Contact",
+        b'j' => "Reject-Contact",
+        b'd' => "Request-Disposition",
+        b'y' => "Identity",
+        _ => return None,
+    })
+}
+
+/// The known long header names of `len` octets, in canonical case.
+fn long_names_of_len(len: usize) -> &'static [&'static str] {
+    match len {
+        2 => &["To"],
+        3 => &["Via"],
+        4 => &["CSeq", "From", "Date", "RSeq", "RAck", "Path"],
+        5 => &["Route", "Allow", "Event"],
+        6 => &["Accept", "Reason", "Server", "Min-SE"],
+        7 => &[
+            "Call-ID", "Contact", "Expires", "Require", "Subject", "Warning",
+        ],
+        8 => &["Priority", "Refer-To", "Replaces", "Reply-To"],
+        9 => &["Supported", "Call-Info", "Timestamp"],
+        10 => &["User-Agent", "Alert-Info", "Error-Info"],
+        11 => &[
+            "Unsupported",
+            "In-Reply-To",
+            "Min-Expires",
+            "Referred-By",
+            "Retry-After",
+        ],
+        12 => &[
+            "Content-Type",
+            "Max-Forwards",
+            "Record-Route",
+            "Allow-Events",
+            "MIME-Version",
+            "Organization",
+        ],
+        13 => &["Authorization", "Proxy-Require", "Service-Route"],
+        14 => &["Content-Length"],
+        15 => &["Session-Expires", "Accept-Encoding", "Accept-Language"],
+        16 => &["Content-Encoding", "Content-Language", "WWW-Authenticate"],
+        18 => &["Proxy-Authenticate", "Subscription-State"],
+        19 => &[
+            "Authentication-Info",
+            "Content-Disposition",
+            "Proxy-Authorization",
+        ],
+        _ => &[],
+    }
 }
 
 /// One header field as received: canonical name and raw value (unfolded, trimmed).
@@ -72,7 +114,10 @@ impl Headers {
 
     /// Appends a header (the name is canonicalised).
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push(Header { name: canonical_name(name).to_owned(), value: value.into() });
+        self.0.push(Header {
+            name: canonical_name(name).to_owned(),
+            value: value.into(),
+        });
     }
 
     /// The first value of `name` (any form, case-insensitive).
@@ -83,7 +128,10 @@ impl Headers {
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
         let name = canonical_name(name).to_owned();
-        self.0.iter().filter(move |h| h.name.eq_ignore_ascii_case(&name)).map(|h| h.value.as_str())
+        self.0
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(&name))
+            .map(|h| h.value.as_str())
     }
 
     /// Replaces every value of `name` with one value.
@@ -130,7 +178,11 @@ pub struct NameAddr {
 impl NameAddr {
     /// A name-addr with no display name and no parameters.
     pub fn new(uri: Uri) -> NameAddr {
-        NameAddr { display: None, uri, params: Params::new() }
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::new(),
+        }
     }
 
     /// The `tag` parameter.
@@ -198,7 +250,9 @@ impl Via {
 
     /// The `rport` parameter: `Some(None)` when present without a value.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.params.get("rport").map(|v| v.and_then(|p| p.parse().ok()))
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|p| p.parse().ok()))
     }
 
     /// Whether the transport is connection-oriented (TCP, TLS, SCTP, WS…), so no

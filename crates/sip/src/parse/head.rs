@@ -1,13 +1,17 @@
 //! Start line and header section to a typed [`Message`]: the datagram body rules and
 //! the checks every element applies (required, single-valued and matching headers).
 
-use crate::message::canonical_name;
+use std::borrow::Cow;
+
 use crate::message::{
     CSeq, Head, Headers, Message, Method, NameAddr, Request, Response, StatusCode, Uri, Via,
 };
 
 use super::error::{Origin, ParseError, ParseErrorKind};
-use super::lines::{find_crlf, unfold, Fields};
+use super::lines::{
+    find_byte, find_crlf, first_line, is_wsp, rsplit_once_byte, split_once_byte, trim_wsp, unfold,
+    Fields,
+};
 use super::value::{self, VResult};
 use super::Limits;
 
@@ -63,13 +67,11 @@ pub(crate) fn start_line(line: &str) -> Result<StartLine, ParseErrorKind> {
         .get(..4)
         .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
     {
-        let (ver, rest) = line
-            .split_once(' ')
-            .ok_or(BadStartLine("no SP after version"))?;
+        let (ver, rest) = split_once_byte(line, b' ').ok_or(BadStartLine("no SP after version"))?;
         version(ver)?;
         // Liberal, as for requests below: extra SP before the code is skipped.
         let rest = rest.trim_start_matches(' ');
-        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let (code, reason) = split_once_byte(rest, b' ').unwrap_or((rest, ""));
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(BadStatusCode);
         }
@@ -88,22 +90,18 @@ pub(crate) fn start_line(line: &str) -> Result<StartLine, ParseErrorKind> {
     // elements and SP after the version are accepted and dropped (the RFC allows
     // this liberal choice); the printer never emits them, so they are not forwarded.
     let line = line.trim_end_matches(' ');
-    let (method, rest) = line
-        .split_once(' ')
-        .ok_or(BadStartLine("no SP after method"))?;
+    let (method, rest) = split_once_byte(line, b' ').ok_or(BadStartLine("no SP after method"))?;
     if !is_token(method) {
         return Err(BadStartLine("method is not a token"));
     }
     let rest = rest.trim_start_matches(' ');
-    let (uri, ver) = rest
-        .rsplit_once(' ')
-        .ok_or(BadStartLine("no SIP version"))?;
+    let (uri, ver) = rsplit_once_byte(rest, b' ').ok_or(BadStartLine("no SIP version"))?;
     version(ver)?;
     let uri = uri.trim_end_matches(' ');
     if uri.is_empty() {
         return Err(BadStartLine("no Request-URI"));
     }
-    if uri.contains([' ', '\t']) {
+    if uri.bytes().any(is_wsp) {
         // RFC 4475 §3.1.2.8 (lwsruri): rejected.
         return Err(BadRequestUri("whitespace in Request-URI"));
     }
@@ -156,6 +154,10 @@ fn bad(name: &str, reason: &'static str) -> ParseErrorKind {
     }
 }
 
+/// Parses each element of a list header into `dest`.
+///
+/// Errors are those of splitting the whole list first: an empty element anywhere
+/// wins over a bad or excess element before it. The common, valid case is one pass.
 fn list<T>(
     dest: &mut Vec<T>,
     name: &'static str,
@@ -163,73 +165,160 @@ fn list<T>(
     limits: &Limits,
     parse: fn(&str) -> VResult<T>,
 ) -> Result<(), ParseErrorKind> {
-    for v in value::split_list(value).map_err(|r| bad(name, r))? {
-        if dest.len() >= limits.max_headers {
-            return Err(ParseErrorKind::TooLarge {
+    let mut elements = value::list_elements(value);
+    while let Some(element) = elements.next() {
+        let element = element.map_err(|r| bad(name, r))?;
+        let step = if dest.len() >= limits.max_headers {
+            Err(ParseErrorKind::TooLarge {
                 what: "list",
                 limit: limits.max_headers,
-            });
+            })
+        } else {
+            parse(element)
+                .map(|v| dest.push(v))
+                .map_err(|r| bad(name, r))
+        };
+        if let Err(e) = step {
+            if let Some(Err(r)) = elements.find(Result::is_err) {
+                return Err(bad(name, r));
+            }
+            return Err(e);
         }
-        dest.push(parse(v).map_err(|r| bad(name, r))?);
     }
     Ok(())
 }
 
+/// The headers [`Builder`] types; every other header is kept opaque.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Core {
+    Via,
+    From,
+    To,
+    CallId,
+    CSeq,
+    MaxForwards,
+    ContentType,
+    ContentLength,
+    Contact,
+    Route,
+    RecordRoute,
+}
+
+/// Which core header `name` is, in long or compact form (RFC 3261 §7.3.3),
+/// case-insensitively: the answer `canonical_name` would give, without walking its
+/// table for every header of every message.
+fn core_header(name: &str) -> Option<Core> {
+    // Senders nearly always use the canonical spelling: one exact match (length and
+    // memcmp) settles it before any case-insensitive compare.
+    let exact = match name {
+        "Via" => Some(Core::Via),
+        "From" => Some(Core::From),
+        "To" => Some(Core::To),
+        "Call-ID" => Some(Core::CallId),
+        "CSeq" => Some(Core::CSeq),
+        "Max-Forwards" => Some(Core::MaxForwards),
+        "Content-Type" => Some(Core::ContentType),
+        "Content-Length" => Some(Core::ContentLength),
+        "Contact" => Some(Core::Contact),
+        "Route" => Some(Core::Route),
+        "Record-Route" => Some(Core::RecordRoute),
+        _ => None,
+    };
+    exact.or_else(|| core_header_any_case(name))
+}
+
+/// [`core_header`] for compact forms and other spellings.
+fn core_header_any_case(name: &str) -> Option<Core> {
+    let is = |long: &str| name.eq_ignore_ascii_case(long);
+    match name.len() {
+        1 => match name.as_bytes().first()?.to_ascii_lowercase() {
+            b'v' => Some(Core::Via),
+            b'f' => Some(Core::From),
+            b't' => Some(Core::To),
+            b'i' => Some(Core::CallId),
+            b'c' => Some(Core::ContentType),
+            b'l' => Some(Core::ContentLength),
+            b'm' => Some(Core::Contact),
+            _ => None,
+        },
+        2 if is("To") => Some(Core::To),
+        3 if is("Via") => Some(Core::Via),
+        4 if is("From") => Some(Core::From),
+        4 if is("CSeq") => Some(Core::CSeq),
+        5 if is("Route") => Some(Core::Route),
+        7 if is("Call-ID") => Some(Core::CallId),
+        7 if is("Contact") => Some(Core::Contact),
+        12 if is("Max-Forwards") => Some(Core::MaxForwards),
+        12 if is("Content-Type") => Some(Core::ContentType),
+        12 if is("Record-Route") => Some(Core::RecordRoute),
+        14 if is("Content-Length") => Some(Core::ContentLength),
+        _ => None,
+    }
+}
+
 impl Builder {
-    fn add(&mut self, name: &str, value: &str, limits: &Limits) -> Result<(), ParseErrorKind> {
-        match canonical_name(name) {
-            "Via" => list(&mut self.via, "Via", value, limits, value::via)?,
-            "From" => once(&mut self.from, "From", || value::name_addr(value))?,
-            "To" => once(&mut self.to, "To", || value::name_addr(value))?,
-            "Call-ID" => once(&mut self.call_id, "Call-ID", || {
-                value::call_id(value).map(str::to_owned)
+    fn add(
+        &mut self,
+        name: &str,
+        value: Cow<'_, str>,
+        limits: &Limits,
+    ) -> Result<(), ParseErrorKind> {
+        let Some(core) = core_header(name) else {
+            self.other.push(name, value);
+            return Ok(());
+        };
+        match core {
+            Core::Via => list(&mut self.via, "Via", &value, limits, value::via)?,
+            Core::From => once(&mut self.from, "From", || value::name_addr(&value))?,
+            Core::To => once(&mut self.to, "To", || value::name_addr(&value))?,
+            Core::CallId => once(&mut self.call_id, "Call-ID", || {
+                value::call_id(&value).map(str::to_owned)
             })?,
-            "CSeq" => once(&mut self.cseq, "CSeq", || value::cseq(value))?,
-            "Max-Forwards" => once(&mut self.max_forwards, "Max-Forwards", || {
-                value::max_forwards(value)
+            Core::CSeq => once(&mut self.cseq, "CSeq", || value::cseq(&value))?,
+            Core::MaxForwards => once(&mut self.max_forwards, "Max-Forwards", || {
+                value::max_forwards(&value)
             })?,
-            "Content-Type" => once(&mut self.content_type, "Content-Type", || {
-                if value.is_empty() || !value.contains('/') {
+            Core::ContentType => once(&mut self.content_type, "Content-Type", || {
+                if value.is_empty() || find_byte(&value, b'/').is_none() {
                     Err("expected type/subtype")
                 } else {
-                    Ok(value.to_owned())
+                    Ok(value.into_owned())
                 }
             })?,
-            "Content-Length" => {
-                let n = value::content_length(value).map_err(ParseErrorKind::BadContentLength)?;
+            Core::ContentLength => {
+                let n = value::content_length(&value).map_err(ParseErrorKind::BadContentLength)?;
                 if self.content_length.is_some_and(|old| old != n) {
                     // RFC 4475 §3.3.9 (mcl01): framing is lost.
                     return Err(ParseErrorKind::BadContentLength("conflicting values"));
                 }
                 self.content_length = Some(n);
             }
-            "Contact" if value == "*" => {
+            Core::Contact if value == "*" => {
                 if !self.contact.is_empty() {
                     return Err(bad("Contact", "'*' mixed with addresses"));
                 }
                 self.contact_wildcard = true;
             }
-            "Contact" => {
+            Core::Contact => {
                 if self.contact_wildcard {
                     return Err(bad("Contact", "'*' mixed with addresses"));
                 }
                 list(
                     &mut self.contact,
                     "Contact",
-                    value,
+                    &value,
                     limits,
                     value::name_addr,
                 )?
             }
-            "Route" => list(&mut self.route, "Route", value, limits, value::name_addr)?,
-            "Record-Route" => list(
+            Core::Route => list(&mut self.route, "Route", &value, limits, value::name_addr)?,
+            Core::RecordRoute => list(
                 &mut self.record_route,
                 "Record-Route",
-                value,
+                &value,
                 limits,
                 value::name_addr,
             )?,
-            _ => self.other.push(name, value),
         }
         Ok(())
     }
@@ -265,17 +354,25 @@ pub(crate) fn parse_message(
     rest: &[u8],
     limits: &Limits,
 ) -> Result<Message, ParseError> {
-    let origin = origin_of(
-        head.get(..find_crlf(head, 0).unwrap_or(head.len()))
-            .unwrap_or(head),
-    );
-    parse_inner(head, rest, limits).map_err(|k| ParseError::new(k, origin))
+    // The origin only matters for an error, so it is worked out only then.
+    match parse_inner(head, rest, limits) {
+        Ok(m) => Ok(m),
+        Err(k) => Err(ParseError::new(k, origin_of(first_line(head)))),
+    }
 }
 
 fn parse_inner(head: &[u8], rest: &[u8], limits: &Limits) -> Result<Message, ParseErrorKind> {
     use ParseErrorKind::TooLarge;
+    // The one UTF-8 validation: names and values below are sliced from this str at
+    // ASCII delimiters, which are always char boundaries.
     let head = std::str::from_utf8(head).map_err(|_| ParseErrorKind::NotUtf8)?;
-    let (first, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    let (first, headers) = match find_crlf(head.as_bytes(), 0) {
+        Some(p) => (
+            head.get(..p).unwrap_or(head),
+            head.get(p + 2..).unwrap_or(""),
+        ),
+        None => (head, ""),
+    };
     if first.len() > limits.max_line {
         return Err(TooLarge {
             what: "line",
@@ -305,10 +402,18 @@ fn parse_inner(head: &[u8], rest: &[u8], limits: &Limits) -> Result<Message, Par
                 limit: limits.max_line,
             });
         }
-        // Fields split at ASCII bytes of a validated str, so these never fail.
-        let name = std::str::from_utf8(field.name).map_err(|_| ParseErrorKind::NotUtf8)?;
-        let raw_value = std::str::from_utf8(field.value).map_err(|_| ParseErrorKind::NotUtf8)?;
-        b.add(name, &unfold(raw_value), limits)?;
+        let name = headers
+            .get(field.start..field.start + field.name.len())
+            .ok_or(ParseErrorKind::NotUtf8)?;
+        let raw_value = headers
+            .get(field.value_start()..field.start + field.raw.len())
+            .ok_or(ParseErrorKind::NotUtf8)?;
+        // Only a folded value needs a copy to unfold it.
+        let value = match field.folded {
+            true => unfold(raw_value),
+            false => Cow::Borrowed(trim_wsp(raw_value)),
+        };
+        b.add(name, value, limits)?;
     }
     let (head, content_length) = b.finish()?;
     let body = match content_length {

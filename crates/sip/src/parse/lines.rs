@@ -12,8 +12,10 @@ pub(crate) fn is_wsp(b: u8) -> bool {
 /// Position of the first `\r\n` at or after `from`.
 pub(crate) fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     let tail = buf.get(from..)?;
+    // Search the LF (memchr is vectorised) and check the octet before it; a lone LF
+    // is skipped, as a lone CR is.
     let mut i = 0;
-    while let Some(off) = tail.get(i..)?.iter().position(|&b| b == b'\n') {
+    while let Some(off) = memchr::memchr(b'\n', tail.get(i..)?) {
         let nl = i + off;
         if nl > 0 && tail.get(nl - 1) == Some(&b'\r') {
             return Some(from + nl - 1);
@@ -25,14 +27,20 @@ pub(crate) fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
 
 /// Index of the `\r\n\r\n` that ends the header section, searching from `from`.
 pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    loop {
-        let p = find_crlf(buf, at)?;
-        if buf.get(p + 2..p + 4) == Some(CRLF) {
-            return Some(p);
-        }
-        at = p + 2;
-    }
+    // The first CRLFCRLF, found from its first LF (one memchr pass; building a
+    // substring searcher costs more than the search on a header section).
+    let tail = buf.get(from..)?;
+    memchr::memchr_iter(b'\n', tail)
+        .find(|&nl| {
+            nl > 0 && tail.get(nl - 1) == Some(&b'\r') && tail.get(nl + 1..nl + 3) == Some(CRLF)
+        })
+        .map(|nl| from + nl - 1)
+}
+
+/// The first line of `buf` (up to its first CRLF, or all of it).
+pub(crate) fn first_line(buf: &[u8]) -> &[u8] {
+    buf.get(..find_crlf(buf, 0).unwrap_or(buf.len()))
+        .unwrap_or(buf)
 }
 
 /// Number of leading `\r\n` pairs, in bytes.
@@ -53,23 +61,58 @@ pub(crate) struct RawField<'a> {
     pub value: &'a [u8],
     /// The whole field: first line and continuation lines, without the final CRLF.
     pub raw: &'a [u8],
+    /// Offset of `raw` (and so of `name`) in the octets given to [`Fields::new`], so
+    /// a caller holding them as `&str` can slice names and values without
+    /// validating UTF-8 again.
+    pub start: usize,
+    /// Whether the field has continuation lines (`raw` holds a CRLF).
+    pub folded: bool,
+}
+
+impl RawField<'_> {
+    /// Offset of `value` in the octets given to [`Fields::new`].
+    pub(crate) fn value_start(&self) -> usize {
+        self.start + (self.raw.len() - self.value.len())
+    }
 }
 
 /// Iterates over the header fields of a header section (the bytes after the start
 /// line's CRLF, up to but excluding the CRLF CRLF terminator).
 pub(crate) struct Fields<'a> {
     rest: &'a [u8],
+    /// Offset of `rest` in the section.
+    pos: usize,
 }
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(headers: &'a [u8]) -> Fields<'a> {
-        Fields { rest: headers }
+        Fields {
+            rest: headers,
+            pos: 0,
+        }
     }
 }
 
+/// Token characters (RFC 3261 §25.1), as a table: this test runs on every octet of
+/// every header name and parameter.
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 /// Token characters (RFC 3261 §25.1).
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    TOKEN[usize::from(b)]
 }
 
 impl<'a> Iterator for Fields<'a> {
@@ -80,13 +123,19 @@ impl<'a> Iterator for Fields<'a> {
             return None;
         }
         let rest = self.rest;
-        // The field ends at the first CRLF not followed by SP/HTAB.
+        let start = self.pos;
+        // The field ends at the first CRLF not followed by SP/HTAB; the CRLFs before
+        // it are continuations, and the first of them ends the field's first line.
         let mut end = rest.len();
         let mut next = rest.len();
+        let mut first_line_end = None;
         let mut at = 0;
         while let Some(p) = find_crlf(rest, at) {
             match rest.get(p + 2) {
-                Some(&b) if is_wsp(b) => at = p + 2,
+                Some(&b) if is_wsp(b) => {
+                    first_line_end.get_or_insert(p);
+                    at = p + 2;
+                }
                 _ => {
                     end = p;
                     next = p + 2;
@@ -96,11 +145,14 @@ impl<'a> Iterator for Fields<'a> {
         }
         let raw = rest.get(..end).unwrap_or(rest);
         self.rest = rest.get(next..).unwrap_or(&[]);
+        self.pos += next;
         if raw.first().is_some_and(|&b| is_wsp(b)) {
             return Some(Err("continuation line with no header to continue"));
         }
-        let first_line_end = find_crlf(raw, 0).unwrap_or(raw.len());
-        let first_line = raw.get(..first_line_end).unwrap_or(raw);
+        let first_line = raw
+            .get(..first_line_end.unwrap_or(raw.len()))
+            .unwrap_or(raw);
+        // Names are short: a plain loop finds the colon sooner than memchr.
         let Some(colon) = first_line.iter().position(|&b| b == b':') else {
             return Some(Err("header line without a colon"));
         };
@@ -117,20 +169,76 @@ impl<'a> Iterator for Fields<'a> {
             name,
             value: after.get(1..).unwrap_or(&[]),
             raw,
+            start,
+            folded: first_line_end.is_some(),
         }))
     }
+}
+
+/// SP/HTAB trimmed from both ends. Byte-wise, because both are ASCII: the cut
+/// points are then always char boundaries.
+pub(crate) fn trim_wsp(s: &str) -> &str {
+    trim_end_wsp(trim_start_wsp(s))
+}
+
+/// SP/HTAB trimmed from the start.
+pub(crate) fn trim_start_wsp(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| is_wsp(b)).count();
+    s.get(n..).unwrap_or("")
+}
+
+/// SP/HTAB trimmed from the end.
+pub(crate) fn trim_end_wsp(s: &str) -> &str {
+    let n = s.bytes().rev().take_while(|&b| is_wsp(b)).count();
+    s.get(..s.len() - n).unwrap_or("")
+}
+
+/// Position of the ASCII octet `b` in `s`. A plain loop: header values are short,
+/// and for them it beats setting up a `str` searcher.
+pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
+}
+
+/// `s` split around the first ASCII octet `b`, like `str::split_once`.
+pub(crate) fn split_once_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, b)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` split around the last ASCII octet `b`, like `str::rsplit_once`.
+pub(crate) fn rsplit_once_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().rposition(|c| c == b)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The pieces of `s` between ASCII octets `b`, like `str::split`.
+pub(crate) fn split_byte(s: &str, b: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_once_byte(r, b) {
+            Some((piece, tail)) => {
+                rest = Some(tail);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// Unfolds a header value: each `[WSP] CRLF WSP` run becomes one SP, and the
 /// result is trimmed of SP/HTAB (RFC 3261 §7.3.1).
 pub(crate) fn unfold(v: &str) -> std::borrow::Cow<'_, str> {
-    let wsp: &[char] = &[' ', '\t'];
-    if !v.contains("\r\n") {
-        return std::borrow::Cow::Borrowed(v.trim_matches(wsp));
+    // No LF means no CRLF: the common, unfolded case borrows.
+    if memchr::memchr(b'\n', v.as_bytes()).is_none() || !v.contains("\r\n") {
+        return std::borrow::Cow::Borrowed(trim_wsp(v));
     }
     let mut out = String::with_capacity(v.len());
     for piece in v.split("\r\n") {
-        let piece = piece.trim_matches(wsp);
+        let piece = trim_wsp(piece);
         if piece.is_empty() {
             continue;
         }

@@ -35,7 +35,7 @@ pub use validate::{check_request, Rejection};
 use crate::message::{CSeq, Message, NameAddr, Uri, Via};
 
 use error::Origin;
-use lines::{find_crlf, find_head_end, leading_crlfs, CRLF};
+use lines::{find_head_end, first_line, leading_crlfs, CRLF};
 
 /// Bounds on what the parser accepts. Every length and count is checked against one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,12 +71,8 @@ impl Default for Limits {
 pub fn parse_datagram(buf: &[u8], limits: &Limits) -> Result<Message, ParseError> {
     let skip = leading_crlfs(buf);
     let buf = buf.get(skip..).unwrap_or(&[]);
-    let first_end = find_crlf(buf, 0).unwrap_or(buf.len());
-    let origin = match buf.is_empty() {
-        true => Origin::Unknown,
-        false => head::origin_of(buf.get(..first_end).unwrap_or(buf)),
-    };
-    let err = |kind: ParseErrorKind| ParseError::new(kind, origin);
+    // The origin only matters for an error, so it is worked out only then.
+    let err = |kind: ParseErrorKind| ParseError::new(kind, origin_of_datagram(buf));
     if buf.is_empty() {
         return Err(err(ParseErrorKind::Empty));
     }
@@ -93,6 +89,15 @@ pub fn parse_datagram(buf: &[u8], limits: &Limits) -> Result<Message, ParseError
         None => return Err(err(ParseErrorKind::Incomplete)),
     };
     head::parse_message(head, rest, limits)
+}
+
+/// Whether a datagram (leading CRLFs skipped) holds a request, a response or
+/// neither, judged from its first line.
+fn origin_of_datagram(buf: &[u8]) -> Origin {
+    match buf.is_empty() {
+        true => Origin::Unknown,
+        false => head::origin_of(first_line(buf)),
+    }
 }
 
 fn value_err(what: &'static str) -> impl Fn(&'static str) -> ParseError {
