@@ -1,0 +1,148 @@
+//! Requests inside an established call: BYE both ways, re-INVITE/UPDATE offers,
+//! INFO and the other methods a dialog accepts.
+
+use super::*;
+
+impl Core {
+    /// A request inside a dialog (To tag present).
+    pub(crate) fn on_in_dialog_request(
+        &mut self,
+        tx: ServerTxId,
+        req: Request,
+        source: Target,
+        now: Instant,
+    ) {
+        use callwire_sip::message::Method;
+        let timers = self.responder_timers();
+        let Some(d) = self.dialogs.lookup_request(&req) else {
+            let resp = Response::for_request(&req, StatusCode::CALL_DOES_NOT_EXIST, None);
+            return self.respond(tx, resp, now);
+        };
+        if let Err(rejection) = d.receive_request(&req) {
+            let resp = rejection.to_response(&req, &mut self.rng);
+            return self.respond(tx, resp, now);
+        }
+        let did = d.id().clone();
+        let call_id = self.by_dialog.get(&did).cloned();
+        match req.method {
+            Method::Bye => {
+                let resp = d.response(&req, StatusCode::OK);
+                self.respond(tx, resp, now);
+                if let Some(id) = call_id {
+                    self.end_call(&id, Reason::Terminated, None, now);
+                }
+            }
+            Method::Invite | Method::Update => {
+                // Re-offer: answer with our media, keeping our port.
+                let answer = match (&call_id, req.body.is_empty()) {
+                    (Some(id), false) => self.reanswer(id, &req),
+                    (Some(id), true) => self.calls.get(id).map(|c| match &c.leg {
+                        Leg::Incoming(l) => Ok(l.local_sdp.clone()),
+                        Leg::Outgoing(l) => Ok(l.offer.to_string().into_bytes()),
+                    }),
+                    _ => None,
+                };
+                let Some(d) = self.dialogs.get_mut(&did) else {
+                    return;
+                };
+                let resp = match answer {
+                    Some(Ok(body)) => {
+                        let mut ok = d.response(&req, StatusCode::OK);
+                        ok.head.content_type = Some("application/sdp".into());
+                        ok.body = body;
+                        ok
+                    }
+                    Some(Err(())) => d.response(&req, StatusCode::NOT_ACCEPTABLE_HERE),
+                    None => d.response(&req, StatusCode::OK),
+                };
+                if req.method == Method::Invite && resp.status.is_success() {
+                    if let Some(Call {
+                        leg: Leg::Incoming(leg),
+                        ..
+                    }) = call_id.as_ref().and_then(|id| self.calls.get_mut(id))
+                    {
+                        leg.responder = Some(UasInviteResponder::new(resp.clone(), now, timers));
+                        leg.peer = source;
+                    }
+                    if let Some(id) = &call_id {
+                        if let Some(at) = self.calls.get(id).and_then(|c| match &c.leg {
+                            Leg::Incoming(l) => l
+                                .responder
+                                .as_ref()
+                                .and_then(UasInviteResponder::poll_timeout),
+                            Leg::Outgoing(_) => None,
+                        }) {
+                            self.set_timer(at, CoreTimer::Responder(id.clone()));
+                        }
+                    }
+                }
+                self.respond(tx, resp, now);
+            }
+            Method::Info | Method::Notify | Method::Options | Method::Message | Method::Prack => {
+                let resp = d.response(&req, StatusCode::OK);
+                self.respond(tx, resp, now);
+            }
+            _ => {
+                let mut resp = d.response(&req, StatusCode::METHOD_NOT_ALLOWED);
+                resp.head.other.push("Allow", crate::core::ALLOW);
+                self.respond(tx, resp, now);
+            }
+        }
+    }
+
+    /// Our answer to a re-offer inside a call; `Err` when nothing matches (488).
+    pub(super) fn reanswer(&mut self, id: &str, req: &Request) -> Option<Result<Vec<u8>, ()>> {
+        let offer = SessionDescription::parse(&req.body).ok()?;
+        let port = self.calls.get(id)?.rtp.as_ref()?.port();
+        let mut media = self.local_media(port);
+        media.session_version = 2;
+        let call = self.calls.get_mut(id)?;
+        Some(match sdp::answer(&offer, &media) {
+            Ok((answer, neg)) => {
+                call.remote_rtp = Some(neg.remote_addr);
+                call.codec = Some(neg.codec.name.to_string());
+                Ok(answer.to_string().into_bytes())
+            }
+            Err(_) => Err(()),
+        })
+    }
+
+    /// Sends BYE for an answered call; the call ends when it is answered.
+    pub(super) fn send_bye(
+        &mut self,
+        id: &str,
+        reason: Reason,
+        now: Instant,
+    ) -> Result<(), EngineError> {
+        let Some(call) = self.calls.get_mut(id) else {
+            return Err(not_found(id));
+        };
+        let peer = call.peer();
+        let Some(did) = call.dialog_id().cloned() else {
+            return Err(EngineError::Conflict("the call has no dialog".into()));
+        };
+        if !call.state.is_ended() {
+            call.state = CallState::Terminating;
+            call.reason = reason;
+        }
+        let Some(d) = self.dialogs.get_mut(&did) else {
+            return Err(EngineError::Conflict("the call has no dialog".into()));
+        };
+        let bye = d
+            .new_request(callwire_sip::message::Method::Bye, &mut self.rng)
+            .map_err(|e| EngineError::Conflict(format!("cannot send BYE: {e}")))?;
+        let target = in_dialog_target(d, peer);
+        match self.tx.send_request(bye, target, now) {
+            Ok(tx) => {
+                self.client_tx.insert(tx, ClientPurpose::Bye(id.to_owned()));
+                self.set_timer(now + TERMINATING_GUARD, CoreTimer::Guard(id.to_owned()));
+                self.save(id);
+                Ok(())
+            }
+            Err(e) => {
+                self.end_call(id, reason, None, now);
+                Err(EngineError::Unavailable(format!("cannot send BYE: {e}")))
+            }
+        }
+    }
+}
