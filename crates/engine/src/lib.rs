@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use config::EngineConfig;
 pub use error::EngineError;
 pub use model::account::{
-    AccountSettings, AccountView, PasswordChange, RegistrationState, RegistrationView,
+    AccountSettings, AccountView, DtmfMode, PasswordChange, RegistrationState, RegistrationView,
 };
 pub use model::call::{CallState, CallView, Direction, Reason};
 

@@ -44,6 +44,10 @@ pub struct AccountRecord {
     pub created_at: DateTime<Utc>,
     /// When the account was last changed.
     pub updated_at: DateTime<Utc>,
+    /// Codec names in priority order, comma-separated; `None` means the engine default.
+    pub codecs: Option<String>,
+    /// DTMF send method (`rfc4733`, `info`, `inband`); `None` means the engine default.
+    pub dtmf_mode: Option<String>,
 }
 
 impl AccountRecord {
@@ -72,6 +76,8 @@ impl fmt::Debug for AccountRecord {
             .field("max_calls", &self.max_calls)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("codecs", &self.codecs)
+            .field("dtmf_mode", &self.dtmf_mode)
             .finish()
     }
 }
@@ -106,6 +112,8 @@ mod tests {
             max_calls: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            codecs: None,
+            dtmf_mode: None,
         }
     }
 

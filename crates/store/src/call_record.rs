@@ -35,4 +35,8 @@ pub struct CallRecord {
     pub answered_at: Option<DateTime<Utc>>,
     /// When the call ended.
     pub ended_at: Option<DateTime<Utc>>,
+    /// The audio codec the call used.
+    pub codec: Option<String>,
+    /// Media statistics at the end of the call, as JSON text written by the engine.
+    pub media_stats: Option<String>,
 }

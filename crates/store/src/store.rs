@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
-use crate::{time, AccountRecord, CallRecord, StoreError};
+use crate::{time, AccountRecord, CallRecord, RecordingRecord, StoreError};
 
 /// Name of the SQLite database file inside the data directory.
 pub const DB_FILE_NAME: &str = "callwire.db";
@@ -33,10 +33,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 const ACCOUNT_COLUMNS: &str = "id, display_name, sip_user, domain, registrar, \
     secondary_registrar, outbound_proxy, auth_user, password, transport, expires, \
-    auto_answer, enabled, max_calls, created_at, updated_at";
+    auto_answer, enabled, max_calls, created_at, updated_at, codecs, dtmf_mode";
 
 const CALL_COLUMNS: &str = "id, account, direction, from_uri, to_uri, state, reason, \
-    sip_status, sip_reason, call_id, created_at, answered_at, ended_at";
+    sip_status, sip_reason, call_id, created_at, answered_at, ended_at, codec, media_stats";
+
+const RECORDING_COLUMNS: &str = "id, call_id, account, state, mode, file, sample_rate, \
+    channels, duration_ms, bytes, started_at, ended_at";
 
 /// Handle to the database. Cheap to clone: clones share one pool.
 #[derive(Debug, Clone)]
@@ -128,7 +131,7 @@ impl Store {
     pub async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         );
         let result = sqlx::query(&sql)
             .bind(&account.id)
@@ -147,6 +150,8 @@ impl Store {
             .bind(account.max_calls.map(i64::from))
             .bind(time::encode(&account.created_at))
             .bind(time::encode(&account.updated_at))
+            .bind(&account.codecs)
+            .bind(&account.dtmf_mode)
             .execute(&self.pool)
             .await;
         match result {
@@ -168,7 +173,7 @@ impl Store {
             "UPDATE accounts SET display_name = $2, sip_user = $3, domain = $4, \
              registrar = $5, secondary_registrar = $6, outbound_proxy = $7, auth_user = $8, \
              password = $9, transport = $10, expires = $11, auto_answer = $12, enabled = $13, \
-             max_calls = $14, updated_at = $15 WHERE id = $1",
+             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17 WHERE id = $1",
         )
         .bind(&account.id)
         .bind(&account.display_name)
@@ -185,6 +190,8 @@ impl Store {
         .bind(account.enabled)
         .bind(account.max_calls.map(i64::from))
         .bind(time::encode(&account.updated_at))
+        .bind(&account.codecs)
+        .bind(&account.dtmf_mode)
         .execute(&self.pool)
         .await?;
         if result.rows_affected() == 0 {
@@ -227,13 +234,14 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO call_records ({CALL_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
              direction = excluded.direction, from_uri = excluded.from_uri, \
              to_uri = excluded.to_uri, state = excluded.state, reason = excluded.reason, \
              sip_status = excluded.sip_status, sip_reason = excluded.sip_reason, \
              call_id = excluded.call_id, created_at = excluded.created_at, \
-             answered_at = excluded.answered_at, ended_at = excluded.ended_at"
+             answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
+             codec = excluded.codec, media_stats = excluded.media_stats"
         );
         let mut tx = self.pool.begin().await?;
         for record in records {
@@ -251,6 +259,8 @@ impl Store {
                 .bind(time::encode(&record.created_at))
                 .bind(record.answered_at.as_ref().map(time::encode))
                 .bind(record.ended_at.as_ref().map(time::encode))
+                .bind(&record.codec)
+                .bind(&record.media_stats)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -315,6 +325,99 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    // ----- recordings -----
+
+    /// Inserts `record`, or replaces every field of the recording with its id.
+    pub async fn upsert_recording(&self, record: &RecordingRecord) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO recordings ({RECORDING_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id) DO UPDATE SET call_id = excluded.call_id, \
+             account = excluded.account, state = excluded.state, mode = excluded.mode, \
+             file = excluded.file, sample_rate = excluded.sample_rate, \
+             channels = excluded.channels, duration_ms = excluded.duration_ms, \
+             bytes = excluded.bytes, started_at = excluded.started_at, \
+             ended_at = excluded.ended_at"
+        );
+        sqlx::query(&sql)
+            .bind(&record.id)
+            .bind(&record.call_id)
+            .bind(&record.account)
+            .bind(&record.state)
+            .bind(&record.mode)
+            .bind(&record.file)
+            .bind(i64::from(record.sample_rate))
+            .bind(i64::from(record.channels))
+            .bind(i64::try_from(record.duration_ms).unwrap_or(i64::MAX))
+            .bind(i64::try_from(record.bytes).unwrap_or(i64::MAX))
+            .bind(time::encode(&record.started_at))
+            .bind(record.ended_at.as_ref().map(time::encode))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The recording `id`, or `None`.
+    pub async fn get_recording(&self, id: &str) -> Result<Option<RecordingRecord>, StoreError> {
+        let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(recording_from_row).transpose()
+    }
+
+    /// Up to `limit` recordings (capped at [`MAX_LIST_LIMIT`]), newest first,
+    /// only those of `call_id` when given, only those started strictly before
+    /// `before` when given (to page, pass the last `started_at` seen).
+    pub async fn list_recordings(
+        &self,
+        limit: u32,
+        call_id: Option<&str>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<RecordingRecord>, StoreError> {
+        let limit = i64::from(limit.min(MAX_LIST_LIMIT));
+        // NULL parameters switch a filter off; one statement serves all four cases.
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings \
+             WHERE ($1 IS NULL OR call_id = $1) AND ($2 IS NULL OR started_at < $2) \
+             ORDER BY started_at DESC, id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(call_id)
+            .bind(before.as_ref().map(time::encode))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(recording_from_row).collect()
+    }
+
+    /// Recordings still marked `recording` or `paused`: after a restart, those
+    /// the previous process did not finish.
+    pub async fn unfinished_recordings(&self) -> Result<Vec<RecordingRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings \
+             WHERE state IN ('recording', 'paused') ORDER BY started_at, id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(recording_from_row).collect()
+    }
+
+    /// Deletes the recording `id`. [`StoreError::NotFound`] if there is none.
+    pub async fn delete_recording(&self, id: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM recordings WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                entity: "recording",
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     // ----- meta -----
 
     /// The value stored under `key`, or `None`.
@@ -372,6 +475,8 @@ fn account_from_row(row: &SqliteRow) -> Result<AccountRecord, StoreError> {
             })?,
         created_at: time::decode(&created_at, T, "created_at")?,
         updated_at: time::decode(&updated_at, T, "updated_at")?,
+        codecs: row.try_get("codecs")?,
+        dtmf_mode: row.try_get("dtmf_mode")?,
     })
 }
 
@@ -402,6 +507,35 @@ fn call_from_row(row: &SqliteRow) -> Result<CallRecord, StoreError> {
         answered_at: answered_at
             .map(|s| time::decode(&s, T, "answered_at"))
             .transpose()?,
+        ended_at: ended_at
+            .map(|s| time::decode(&s, T, "ended_at"))
+            .transpose()?,
+        codec: row.try_get("codec")?,
+        media_stats: row.try_get("media_stats")?,
+    })
+}
+
+fn recording_from_row(row: &SqliteRow) -> Result<RecordingRecord, StoreError> {
+    const T: &str = "recordings";
+    let corrupt = |column| StoreError::Corrupt { table: T, column };
+    let sample_rate: i64 = row.try_get("sample_rate")?;
+    let channels: i64 = row.try_get("channels")?;
+    let duration_ms: i64 = row.try_get("duration_ms")?;
+    let bytes: i64 = row.try_get("bytes")?;
+    let started_at: String = row.try_get("started_at")?;
+    let ended_at: Option<String> = row.try_get("ended_at")?;
+    Ok(RecordingRecord {
+        id: row.try_get("id")?,
+        call_id: row.try_get("call_id")?,
+        account: row.try_get("account")?,
+        state: row.try_get("state")?,
+        mode: row.try_get("mode")?,
+        file: row.try_get("file")?,
+        sample_rate: u32::try_from(sample_rate).map_err(|_| corrupt("sample_rate"))?,
+        channels: u16::try_from(channels).map_err(|_| corrupt("channels"))?,
+        duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("duration_ms"))?,
+        bytes: u64::try_from(bytes).map_err(|_| corrupt("bytes"))?,
+        started_at: time::decode(&started_at, T, "started_at")?,
         ended_at: ended_at
             .map(|s| time::decode(&s, T, "ended_at"))
             .transpose()?,

@@ -24,6 +24,8 @@ fn full_account() -> Value {
         // Disabled, so nothing is sent to the registrar while the test runs.
         "enabled": false,
         "max_calls": 2,
+        "codecs": ["G722", "PCMA", "L16/16000"],
+        "dtmf_mode": "info",
     })
 }
 
@@ -135,6 +137,8 @@ async fn create_fills_documented_defaults() {
     assert_eq!(v["auto_answer"], false);
     assert_eq!(v["enabled"], true);
     assert_eq!(v["has_password"], false);
+    assert_eq!(v["codecs"], json!(["PCMU", "PCMA", "G722", "opus"]));
+    assert_eq!(v["dtmf_mode"], "rfc4733");
     for k in [
         "display_name",
         "registrar",
@@ -270,6 +274,12 @@ async fn bad_fields_are_refused() {
         with("registrar", json!("not a host")),
         with("secondary_registrar", json!("127.0.0.1:5060")),
         with("display_name", json!("quote\"inside")),
+        with("codecs", json!([])),
+        with("codecs", json!(["G729"])),
+        with("codecs", json!(["PCMU", "pcmu"])),
+        with("codecs", json!(["L16/44100"])),
+        with("codecs", json!("PCMU")),
+        with("dtmf_mode", json!("rfc2833")),
         json!({"id": "v", "domain": "example.com"}),
     ];
     for body in cases {

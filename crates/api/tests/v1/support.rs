@@ -25,6 +25,8 @@ static NEXT_RTP_SLICE: AtomicU16 = AtomicU16::new(0);
 /// Fields every account carries (docs/api.md plus `has_password`).
 pub const ACCOUNT_FIELDS: &[&str] = &[
     "id",
+    "codecs",
+    "dtmf_mode",
     "display_name",
     "user",
     "domain",

@@ -46,6 +46,12 @@ impl Account {
                 auto_answer: r.auto_answer,
                 enabled: r.enabled,
                 max_calls: r.max_calls,
+                codecs: r
+                    .codecs
+                    .as_deref()
+                    .map(|c| c.split(',').map(str::to_owned).collect())
+                    .unwrap_or_else(crate::model::account::default_codecs),
+                dtmf_mode: crate::model::account::DtmfMode::from_stored(r.dtmf_mode.as_deref()),
             },
             id: r.id,
             password: r.password,
@@ -73,6 +79,8 @@ impl Account {
             max_calls: s.max_calls,
             created_at: self.created_at,
             updated_at: Utc::now(),
+            codecs: Some(s.codecs.join(",")),
+            dtmf_mode: Some(s.dtmf_mode.as_str().into()),
         }
     }
 

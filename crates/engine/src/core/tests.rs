@@ -74,6 +74,8 @@ fn account(id: &str, user: &str, domain: &str) -> AccountRecord {
         max_calls: None,
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
+        codecs: None,
+        dtmf_mode: None,
     }
 }
 

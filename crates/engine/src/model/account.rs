@@ -28,6 +28,40 @@ impl AccountTransport {
     }
 }
 
+/// How DTMF digits are sent on an account's calls (all methods are always
+/// received).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DtmfMode {
+    /// RTP events (RFC 4733); in-band tones when the peer negotiated none.
+    #[default]
+    Rfc4733,
+    /// SIP INFO with `application/dtmf-relay`.
+    Info,
+    /// Tones in the audio.
+    Inband,
+}
+
+impl DtmfMode {
+    /// Lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtmfMode::Rfc4733 => "rfc4733",
+            DtmfMode::Info => "info",
+            DtmfMode::Inband => "inband",
+        }
+    }
+
+    /// The mode a stored name means; unknown names give the default.
+    pub fn from_stored(name: Option<&str>) -> DtmfMode {
+        match name {
+            Some("info") => DtmfMode::Info,
+            Some("inband") => DtmfMode::Inband,
+            _ => DtmfMode::Rfc4733,
+        }
+    }
+}
+
 /// The writable fields of an account (everything but the password and the id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +100,22 @@ pub struct AccountSettings {
     /// Concurrent calls on this account.
     #[serde(default)]
     pub max_calls: Option<u32>,
+    /// Audio codecs in priority order: `PCMU`, `PCMA`, `G722`, `opus`, `L16`
+    /// (8 kHz), `L16/16000`, `L16/48000`. Offers list them in this order and
+    /// answers pick the first one the peer also offers.
+    #[serde(default = "default_codecs")]
+    pub codecs: Vec<String>,
+    /// How DTMF is sent.
+    #[serde(default)]
+    pub dtmf_mode: DtmfMode,
+}
+
+/// The codec list of a new account.
+pub fn default_codecs() -> Vec<String> {
+    ["PCMU", "PCMA", "G722", "opus"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn default_expires() -> u32 {
@@ -92,7 +142,17 @@ impl AccountSettings {
             auto_answer: false,
             enabled: true,
             max_calls: None,
+            codecs: default_codecs(),
+            dtmf_mode: DtmfMode::default(),
         }
+    }
+
+    /// The codec list as the media engine takes it (validated names only).
+    pub fn codec_specs(&self) -> Vec<callwire_media::sdp::CodecSpec> {
+        self.codecs
+            .iter()
+            .filter_map(|c| callwire_media::sdp::CodecSpec::by_name(c))
+            .collect()
     }
 
     /// Checks ranges and formats; the message names the field.
@@ -140,6 +200,21 @@ impl AccountSettings {
         }
         if matches!(self.max_calls, Some(0)) {
             return bad("max_calls must be at least 1 (or null for no limit)".into());
+        }
+        if self.codecs.is_empty() || self.codecs.len() > 16 {
+            return bad("codecs must list 1-16 codecs".into());
+        }
+        let mut seen = Vec::new();
+        for name in &self.codecs {
+            let Some(spec) = callwire_media::sdp::CodecSpec::by_name(name) else {
+                return bad(format!(
+                    "unknown codec {name:?}: use PCMU, PCMA, G722, opus, L16, L16/16000 or L16/48000"
+                ));
+            };
+            if seen.contains(&spec) {
+                return bad(format!("codec {name:?} is listed twice"));
+            }
+            seen.push(spec);
         }
         Ok(())
     }

@@ -24,6 +24,16 @@ impl CodecSpec {
     pub const PCMU: CodecSpec = CodecSpec::fixed("PCMU", 8000, 1, Some(0));
     /// G.711 A-law.
     pub const PCMA: CodecSpec = CodecSpec::fixed("PCMA", 8000, 1, Some(8));
+    /// G.722 (RFC 3551: the RTP clock is 8000 although it samples at 16 kHz).
+    pub const G722: CodecSpec = CodecSpec::fixed("G722", 8000, 1, Some(9));
+    /// Opus (RFC 7587: always `opus/48000/2` in SDP, whatever is sent).
+    pub const OPUS: CodecSpec = CodecSpec::fixed("opus", 48000, 2, None);
+    /// 16-bit linear PCM, mono, 8 kHz (dynamic payload type).
+    pub const L16_8K: CodecSpec = CodecSpec::fixed("L16", 8000, 1, None);
+    /// 16-bit linear PCM, mono, 16 kHz (dynamic payload type).
+    pub const L16_16K: CodecSpec = CodecSpec::fixed("L16", 16000, 1, None);
+    /// 16-bit linear PCM, mono, 48 kHz (dynamic payload type).
+    pub const L16_48K: CodecSpec = CodecSpec::fixed("L16", 48000, 1, None);
     /// RFC 4733 DTMF events at 8 kHz (negotiated through `telephone_event_pt`).
     pub const TELEPHONE_EVENT: CodecSpec = CodecSpec::fixed("telephone-event", 8000, 1, None);
 
@@ -39,6 +49,40 @@ impl CodecSpec {
             clock_rate,
             channels,
             static_pt,
+        }
+    }
+
+    /// Every audio codec the media engine speaks, in the default priority order.
+    pub const SUPPORTED: [CodecSpec; 7] = [
+        CodecSpec::PCMU,
+        CodecSpec::PCMA,
+        CodecSpec::G722,
+        CodecSpec::OPUS,
+        CodecSpec::L16_8K,
+        CodecSpec::L16_16K,
+        CodecSpec::L16_48K,
+    ];
+
+    /// A supported codec by its configuration name: the encoding name
+    /// (case-insensitive), with the clock rate for L16 (`L16/16000`; plain
+    /// `L16` is 8 kHz).
+    pub fn by_name(name: &str) -> Option<CodecSpec> {
+        let (encoding, rate) = match name.split_once('/') {
+            Some((e, r)) => (e, Some(r.parse::<u32>().ok()?)),
+            None => (name, None),
+        };
+        CodecSpec::SUPPORTED
+            .into_iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(encoding))
+            .find(|c| rate.is_none_or(|r| r == c.clock_rate))
+    }
+
+    /// The configuration name [`CodecSpec::by_name`] reads back.
+    pub fn config_name(&self) -> String {
+        if self.name.eq_ignore_ascii_case("L16") && self.clock_rate != 8000 {
+            format!("{}/{}", self.name, self.clock_rate)
+        } else {
+            self.name.to_string()
         }
     }
 

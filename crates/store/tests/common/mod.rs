@@ -1,7 +1,7 @@
 //! Record builders shared by the integration tests.
 #![allow(dead_code)]
 
-use callwire_store::{AccountRecord, CallRecord};
+use callwire_store::{AccountRecord, CallRecord, RecordingRecord};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// A fixed instant plus `secs` seconds, so tests never read the clock.
@@ -27,6 +27,8 @@ pub fn minimal_account(id: &str) -> AccountRecord {
         max_calls: None,
         created_at: at(0),
         updated_at: at(0),
+        codecs: None,
+        dtmf_mode: None,
     }
 }
 
@@ -48,6 +50,8 @@ pub fn full_account(id: &str) -> AccountRecord {
         max_calls: Some(u32::MAX),
         created_at: at(10) + Duration::microseconds(123_456),
         updated_at: at(20) + Duration::microseconds(1),
+        codecs: Some("G722,PCMU".into()),
+        dtmf_mode: Some("info".into()),
     }
 }
 
@@ -65,6 +69,25 @@ pub fn call(id: &str, created_secs: i64) -> CallRecord {
         call_id: None,
         created_at: at(created_secs),
         answered_at: None,
+        ended_at: None,
+        codec: None,
+        media_stats: None,
+    }
+}
+
+pub fn recording(id: &str, call_id: &str, started_secs: i64) -> RecordingRecord {
+    RecordingRecord {
+        id: id.into(),
+        call_id: call_id.into(),
+        account: "default".into(),
+        state: "recording".into(),
+        mode: "mixed".into(),
+        file: format!("{id}.wav"),
+        sample_rate: 8000,
+        channels: 1,
+        duration_ms: 0,
+        bytes: 44,
+        started_at: at(started_secs),
         ended_at: None,
     }
 }

@@ -141,6 +141,8 @@ impl Call {
             created_at: self.created_at,
             answered_at: self.answered_at,
             ended_at: self.ended_at,
+            codec: self.codec.clone(),
+            media_stats: None,
         }
     }
 
