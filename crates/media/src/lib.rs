@@ -4,4 +4,6 @@
 //! turns bytes into values and values into bytes, and the caller drives I/O.
 #![warn(missing_docs)]
 
+pub mod audio;
+pub mod codec;
 pub mod sdp;
