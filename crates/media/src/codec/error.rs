@@ -9,7 +9,7 @@ use super::Codec;
 #[non_exhaustive]
 pub enum CodecError {
     /// The PCM frame handed to an encoder has a length the codec cannot code
-    /// (G.722 needs an even count; Opus needs 2.5, 5, 10, 20, 40 or 60 ms).
+    /// (G.722 needs an even count; Opus needs 10, 20, 40 or 60 ms).
     #[error("{codec:?} cannot encode a frame of {samples} samples")]
     FrameSize {
         /// The codec.

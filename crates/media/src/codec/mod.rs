@@ -237,14 +237,14 @@ impl Encoder {
 
     /// Encodes one frame of PCM at [`Codec::pcm_rate`] and appends the RTP
     /// payload to `out`. G.722 needs an even sample count; Opus a frame of
-    /// 2.5, 5, 10, 20, 40 or 60 ms.
+    /// 10, 20, 40 or 60 ms.
     pub fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), CodecError> {
         match &mut self.kind {
             EncoderKind::Pcmu => g711::encode_ulaw(pcm, out),
             EncoderKind::Pcma => g711::encode_alaw(pcm, out),
             EncoderKind::G722(enc) => enc.encode(pcm, out)?,
             EncoderKind::Opus(enc) => {
-                if !opus::valid_frame(pcm.len()) {
+                if !opus::valid_encoder_frame(pcm.len()) {
                     return Err(CodecError::FrameSize {
                         codec: Codec::Opus,
                         samples: pcm.len(),

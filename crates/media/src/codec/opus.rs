@@ -54,9 +54,16 @@ fn opus_err(reason: &'static str) -> CodecError {
     CodecError::Opus { reason }
 }
 
-/// Whether `samples` at 48 kHz is a duration one Opus frame can carry.
+/// Whether `samples` at 48 kHz is a frame duration Opus can carry.
 pub(crate) fn valid_frame(samples: usize) -> bool {
     matches!(samples, 120 | 240 | 480 | 960 | 1920 | 2880)
+}
+
+/// Whether the encoder takes a frame of `samples` at 48 kHz: 10, 20, 40
+/// or 60 ms. (The VOIP encoder of `opus-rs` does not switch to CELT for
+/// 2.5 and 5 ms frames as libopus does; no telephony ptime needs them.)
+pub(crate) fn valid_encoder_frame(samples: usize) -> bool {
+    matches!(samples, 480 | 960 | 1920 | 2880)
 }
 
 /// Opus encoder state.
