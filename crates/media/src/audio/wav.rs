@@ -43,6 +43,35 @@ impl WavAudio {
 /// of audio, before reading any sample. Pass a buffered reader: the header
 /// is read in small pieces.
 pub fn read_wav(reader: impl Read, max_duration: Duration) -> Result<WavAudio, WavError> {
+    let mut src = EofTracker {
+        inner: reader,
+        eof: false,
+    };
+    // hound reports a short read as a generic I/O error; the tracker tells
+    // whether it was the end of the input.
+    read_inner(&mut src, max_duration).map_err(|e| match e {
+        WavError::Io(_) if src.eof => WavError::Truncated,
+        e => e,
+    })
+}
+
+/// A reader that remembers hitting the end of its input.
+struct EofTracker<R> {
+    inner: R,
+    eof: bool,
+}
+
+impl<R: Read> Read for EofTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof = true;
+        }
+        Ok(n)
+    }
+}
+
+fn read_inner(reader: impl Read, max_duration: Duration) -> Result<WavAudio, WavError> {
     let mut wav = hound::WavReader::new(reader)?;
     let spec = wav.spec();
     if !(MIN_RATE..=MAX_RATE).contains(&spec.sample_rate) {
