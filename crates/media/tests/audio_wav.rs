@@ -42,7 +42,10 @@ fn ramp(n: usize) -> Vec<i16> {
 }
 
 /// A WAV file written by hound directly with the given spec.
-fn hound_file(spec: hound::WavSpec, write: impl FnOnce(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>)) -> Vec<u8> {
+fn hound_file(
+    spec: hound::WavSpec,
+    write: impl FnOnce(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>),
+) -> Vec<u8> {
     let mut cur = Cursor::new(Vec::new());
     {
         let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
@@ -106,7 +109,9 @@ fn layout_mismatch_is_an_error() {
     let mut rec = WavRecorder::new(Shared::default(), 8000, RecordLayout::Mono).unwrap();
     assert!(matches!(
         rec.write_stereo(&[1], &[2]),
-        Err(WavError::Layout { expected: RecordLayout::Mono })
+        Err(WavError::Layout {
+            expected: RecordLayout::Mono
+        })
     ));
     let mut rec = WavRecorder::new(Shared::default(), 8000, RecordLayout::Stereo).unwrap();
     assert!(matches!(rec.write_mono(&[1]), Err(WavError::Layout { .. })));
@@ -158,7 +163,10 @@ fn reads_common_formats_and_rates() {
             w.write_sample(s).unwrap();
         }
     });
-    assert_eq!(read_wav(Cursor::new(f8), LONG).unwrap().samples, [-32768, -256, 0, 256, 32512]);
+    assert_eq!(
+        read_wav(Cursor::new(f8), LONG).unwrap().samples,
+        [-32768, -256, 0, 256, 32512]
+    );
 
     let f24 = hound_file(spec(1, 48000, 24, Int), |w| {
         for s in [-8388608i32, -256, 0, 256, 8388607] {
@@ -174,7 +182,10 @@ fn reads_common_formats_and_rates() {
             w.write_sample(s).unwrap();
         }
     });
-    assert_eq!(read_wav(Cursor::new(f32i), LONG).unwrap().samples, [-32768, -1, 0, 1, 32767]);
+    assert_eq!(
+        read_wav(Cursor::new(f32i), LONG).unwrap().samples,
+        [-32768, -1, 0, 1, 32767]
+    );
 
     let ff = hound_file(spec(1, 44100, 32, Float), |w| {
         for s in [-1.0f32, -0.5, 0.0, 0.5, 0.999_969_5, 2.0] {
@@ -190,7 +201,10 @@ fn reads_common_formats_and_rates() {
             w.write_sample(s).unwrap();
         }
     });
-    assert_eq!(read_wav(Cursor::new(stereo_float), LONG).unwrap().samples, [0, 8192]);
+    assert_eq!(
+        read_wav(Cursor::new(stereo_float), LONG).unwrap().samples,
+        [0, 8192]
+    );
 
     // WAVE_FORMAT_EXTENSIBLE (hound writes it for > 2 channels).
     let four = hound_file(spec(4, 32000, 16, Int), |w| {
@@ -208,7 +222,13 @@ fn duration_bound_is_checked_before_reading() {
     rec.write_mono(&[0; 16000]).unwrap();
     rec.finalize().unwrap();
     let bytes = out.bytes();
-    assert_eq!(read_wav(Cursor::new(&bytes), Duration::from_secs(2)).unwrap().samples.len(), 16000);
+    assert_eq!(
+        read_wav(Cursor::new(&bytes), Duration::from_secs(2))
+            .unwrap()
+            .samples
+            .len(),
+        16000
+    );
     match read_wav(Cursor::new(&bytes), Duration::from_millis(1999)) {
         Err(WavError::TooLong { frames, max }) => {
             assert_eq!(frames, 16000);
@@ -219,30 +239,49 @@ fn duration_bound_is_checked_before_reading() {
     // A header that claims 4 GiB of data is refused without allocating it.
     let mut lying = bytes[..44].to_vec();
     lying[40..44].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
-    assert!(matches!(read_wav(Cursor::new(lying), LONG), Err(WavError::TooLong { .. })));
+    assert!(matches!(
+        read_wav(Cursor::new(lying), LONG),
+        Err(WavError::TooLong { .. })
+    ));
 }
 
 #[test]
 fn malformed_and_unsupported_files_are_errors() {
-    assert!(matches!(read_wav(Cursor::new(b""), LONG), Err(WavError::Truncated)));
+    assert!(matches!(
+        read_wav(Cursor::new(b""), LONG),
+        Err(WavError::Truncated)
+    ));
     assert!(matches!(
         read_wav(Cursor::new(b"RIFX\0\0\0\0WAVE"), LONG),
         Err(WavError::Malformed { .. })
     ));
     // Rate outside 1000..=192000.
-    let slow = hound_file(spec(1, 500, 16, hound::SampleFormat::Int), |w| w.write_sample(1i16).unwrap());
-    assert!(matches!(read_wav(Cursor::new(slow), LONG), Err(WavError::SampleRate { rate: 500 })));
+    let slow = hound_file(spec(1, 500, 16, hound::SampleFormat::Int), |w| {
+        w.write_sample(1i16).unwrap()
+    });
+    assert!(matches!(
+        read_wav(Cursor::new(slow), LONG),
+        Err(WavError::SampleRate { rate: 500 })
+    ));
     // Nine channels.
     let nine = hound_file(spec(9, 8000, 16, hound::SampleFormat::Int), |w| {
         for _ in 0..9 {
             w.write_sample(1i16).unwrap();
         }
     });
-    assert!(matches!(read_wav(Cursor::new(nine), LONG), Err(WavError::Channels { channels: 9, .. })));
+    assert!(matches!(
+        read_wav(Cursor::new(nine), LONG),
+        Err(WavError::Channels { channels: 9, .. })
+    ));
     // ADPCM format tag.
-    let mut adpcm = hound_file(spec(1, 8000, 16, hound::SampleFormat::Int), |w| w.write_sample(1i16).unwrap());
+    let mut adpcm = hound_file(spec(1, 8000, 16, hound::SampleFormat::Int), |w| {
+        w.write_sample(1i16).unwrap()
+    });
     adpcm[20..22].copy_from_slice(&2u16.to_le_bytes());
-    assert!(matches!(read_wav(Cursor::new(adpcm), LONG), Err(WavError::Unsupported)));
+    assert!(matches!(
+        read_wav(Cursor::new(adpcm), LONG),
+        Err(WavError::Unsupported)
+    ));
 }
 
 fn valid_file() -> Vec<u8> {

@@ -8,14 +8,37 @@ use proptest::prelude::*;
 
 #[test]
 fn codec_table_follows_rfc_3551_and_7587() {
-    let rows: [(Codec, &str, u32, u32, Option<u8>, &str); 7] = [
+    // (codec, name, clock rate, PCM rate, static PT, rtpmap)
+    type Row = (Codec, &'static str, u32, u32, Option<u8>, &'static str);
+    let rows: [Row; 7] = [
         (Codec::Pcmu, "PCMU", 8000, 8000, Some(0), "PCMU/8000"),
         (Codec::Pcma, "PCMA", 8000, 8000, Some(8), "PCMA/8000"),
         (Codec::G722, "G722", 8000, 16000, Some(9), "G722/8000"),
         (Codec::Opus, "opus", 48000, 48000, None, "opus/48000/2"),
-        (Codec::L16(L16Rate::Hz8000), "L16", 8000, 8000, None, "L16/8000"),
-        (Codec::L16(L16Rate::Hz16000), "L16", 16000, 16000, None, "L16/16000"),
-        (Codec::L16(L16Rate::Hz48000), "L16", 48000, 48000, None, "L16/48000"),
+        (
+            Codec::L16(L16Rate::Hz8000),
+            "L16",
+            8000,
+            8000,
+            None,
+            "L16/8000",
+        ),
+        (
+            Codec::L16(L16Rate::Hz16000),
+            "L16",
+            16000,
+            16000,
+            None,
+            "L16/16000",
+        ),
+        (
+            Codec::L16(L16Rate::Hz48000),
+            "L16",
+            48000,
+            48000,
+            None,
+            "L16/48000",
+        ),
     ];
     for (codec, name, clock, pcm, pt, rtpmap) in rows {
         assert_eq!(codec.encoding_name(), name);
@@ -35,7 +58,10 @@ fn rtpmap_names_map_back_to_codecs() {
     assert_eq!(Codec::from_rtpmap("PCMA", 8000, Some(1)), Some(Codec::Pcma));
     assert_eq!(Codec::from_rtpmap("G722", 8000, None), Some(Codec::G722));
     assert_eq!(Codec::from_rtpmap("G722", 16000, None), None);
-    assert_eq!(Codec::from_rtpmap("OPUS", 48000, Some(2)), Some(Codec::Opus));
+    assert_eq!(
+        Codec::from_rtpmap("OPUS", 48000, Some(2)),
+        Some(Codec::Opus)
+    );
     assert_eq!(Codec::from_rtpmap("opus", 48000, None), Some(Codec::Opus));
     assert_eq!(Codec::from_rtpmap("opus", 16000, Some(2)), None);
     assert_eq!(
@@ -49,7 +75,11 @@ fn rtpmap_names_map_back_to_codecs() {
         let spec = codec.spec();
         assert_eq!(Codec::from_spec(&spec), Some(codec));
         assert_eq!(
-            Codec::from_rtpmap(codec.encoding_name(), codec.clock_rate(), Some(codec.rtpmap_channels())),
+            Codec::from_rtpmap(
+                codec.encoding_name(),
+                codec.clock_rate(),
+                Some(codec.rtpmap_channels())
+            ),
             Some(codec)
         );
     }
@@ -62,7 +92,8 @@ fn rtpmap_names_map_back_to_codecs() {
 fn l16_is_big_endian() {
     let mut enc = Encoder::new(Codec::L16(L16Rate::Hz16000)).unwrap();
     let mut out = Vec::new();
-    enc.encode(&[0x0102, -2, i16::MIN, i16::MAX], &mut out).unwrap();
+    enc.encode(&[0x0102, -2, i16::MIN, i16::MAX], &mut out)
+        .unwrap();
     assert_eq!(out, [0x01, 0x02, 0xFF, 0xFE, 0x80, 0x00, 0x7F, 0xFF]);
     let mut dec = Decoder::new(Codec::L16(L16Rate::Hz16000)).unwrap();
     let mut pcm = Vec::new();
@@ -110,7 +141,10 @@ fn concealment_fades_to_silence_over_60_ms() {
         dec.conceal(400, &mut out);
         assert_eq!(out.len(), 800);
         // Continuous with the last good sample.
-        assert!((i32::from(out[0]) - i32::from(last)).abs() < 100, "{codec:?}");
+        assert!(
+            (i32::from(out[0]) - i32::from(last)).abs() < 100,
+            "{codec:?}"
+        );
         // Loud at first, fading: each 10 ms block no louder than the one before.
         let peak = |s: &[i16]| s.iter().map(|x| x.unsigned_abs()).max().unwrap();
         assert!(peak(&out[..80]) > 6000, "{codec:?}");
@@ -122,9 +156,20 @@ fn concealment_fades_to_silence_over_60_ms() {
         assert!(out[480..].iter().all(|&s| s == 0), "{codec:?}");
         // Nothing jumps: neighbouring samples stay close (no click at the
         // frame repeat).
-        let max_step = out.windows(2).map(|w| (i32::from(w[1]) - i32::from(w[0])).abs()).max().unwrap();
-        let tone_step = good.windows(2).map(|w| (i32::from(w[1]) - i32::from(w[0])).abs()).max().unwrap();
-        assert!(max_step <= tone_step + 1, "{codec:?}: step {max_step} > {tone_step}");
+        let max_step = out
+            .windows(2)
+            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
+            .max()
+            .unwrap();
+        let tone_step = good
+            .windows(2)
+            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
+            .max()
+            .unwrap();
+        assert!(
+            max_step <= tone_step + 1,
+            "{codec:?}: step {max_step} > {tone_step}"
+        );
 
         // A good frame ends the concealment; the next loss starts loud again.
         let mut again = Vec::new();
@@ -160,7 +205,10 @@ fn oversized_payloads_are_refused() {
         let mut dec = Decoder::new(codec).unwrap();
         let mut out = Vec::new();
         assert!(
-            matches!(dec.decode(&vec![0; 70_000], &mut out), Err(CodecError::PayloadTooLarge { .. })),
+            matches!(
+                dec.decode(&vec![0; 70_000], &mut out),
+                Err(CodecError::PayloadTooLarge { .. })
+            ),
             "{codec:?}"
         );
         assert!(out.is_empty());
@@ -203,4 +251,14 @@ proptest! {
             Err(e) => prop_assert!(false, "unexpected {e:?}"),
         }
     }
+}
+
+#[test]
+fn per_call_state_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Encoder>();
+    assert_send::<Decoder>();
+    assert_send::<callwire_media::codec::Resampler>();
+    assert_send::<callwire_media::audio::ToneGenerator>();
+    assert_send::<callwire_media::audio::WavRecorder<std::io::Cursor<Vec<u8>>>>();
 }

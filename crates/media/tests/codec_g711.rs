@@ -156,7 +156,11 @@ fn encode_is_monotonic_in_magnitude() {
 fn encoder_and_decoder_use_the_tables() {
     let pcm: Vec<i16> = (0..160).map(|i| (i * 397 - 30000) as i16).collect();
     for (codec, enc_one, dec_one) in [
-        (Codec::Pcmu, linear_to_ulaw as fn(i16) -> u8, ulaw_to_linear as fn(u8) -> i16),
+        (
+            Codec::Pcmu,
+            linear_to_ulaw as fn(i16) -> u8,
+            ulaw_to_linear as fn(u8) -> i16,
+        ),
         (Codec::Pcma, linear_to_alaw, alaw_to_linear),
     ] {
         let mut enc = Encoder::new(codec).unwrap();

@@ -9,7 +9,10 @@ const RATE: u32 = 16000;
 
 fn tone(freq: f64, amplitude: f64, n: usize) -> Vec<i16> {
     (0..n)
-        .map(|i| (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(RATE)).sin()).round() as i16)
+        .map(|i| {
+            (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(RATE)).sin()).round()
+                as i16
+        })
         .collect()
 }
 
@@ -22,7 +25,11 @@ fn round_trip(pcm: &[i16]) -> Vec<i16> {
     for frame in pcm.chunks(320) {
         payload.clear();
         enc.encode(frame, &mut payload).unwrap();
-        assert_eq!(payload.len(), frame.len() / 2, "64 kbit/s: one octet per two samples");
+        assert_eq!(
+            payload.len(),
+            frame.len() / 2,
+            "64 kbit/s: one octet per two samples"
+        );
         dec.decode(&payload, &mut out).unwrap();
     }
     out
@@ -54,8 +61,11 @@ fn dominant_frequency(samples: &[i16], rate: u32, lo: u32, hi: u32, step: u32) -
     (lo..=hi)
         .step_by(step as usize)
         .max_by(|&a, &b| {
-            goertzel_power(samples, rate, f64::from(a))
-                .total_cmp(&goertzel_power(samples, rate, f64::from(b)))
+            goertzel_power(samples, rate, f64::from(a)).total_cmp(&goertzel_power(
+                samples,
+                rate,
+                f64::from(b),
+            ))
         })
         .unwrap()
 }
@@ -85,10 +95,16 @@ fn codec_delay_is_that_of_the_qmf_pair() {
     let input: Vec<i16> = (0..n)
         .map(|i| {
             let t = i as f64 / f64::from(RATE);
-            let v: f64 = [(310.0, 3000.0), (770.0, 2500.0), (1330.0, 2000.0), (2210.0, 1500.0), (3170.0, 1000.0)]
-                .iter()
-                .map(|(f, a)| a * (std::f64::consts::TAU * f * t).sin())
-                .sum();
+            let v: f64 = [
+                (310.0, 3000.0),
+                (770.0, 2500.0),
+                (1330.0, 2000.0),
+                (2210.0, 1500.0),
+                (3170.0, 1000.0),
+            ]
+            .iter()
+            .map(|(f, a)| a * (std::f64::consts::TAU * f * t).sin())
+            .sum();
             v.round() as i16
         })
         .collect();

@@ -11,7 +11,10 @@ const FRAME: usize = 960;
 
 fn tone(freq: f64, amplitude: f64, n: usize) -> Vec<i16> {
     (0..n)
-        .map(|i| (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(RATE)).sin()).round() as i16)
+        .map(|i| {
+            (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(RATE)).sin()).round()
+                as i16
+        })
         .collect()
 }
 
@@ -19,7 +22,11 @@ fn dominant_frequency(samples: &[i16], lo: u32, hi: u32, step: u32) -> u32 {
     (lo..=hi)
         .step_by(step as usize)
         .max_by(|&a, &b| {
-            goertzel_power(samples, RATE, f64::from(a)).total_cmp(&goertzel_power(samples, RATE, f64::from(b)))
+            goertzel_power(samples, RATE, f64::from(a)).total_cmp(&goertzel_power(
+                samples,
+                RATE,
+                f64::from(b),
+            ))
         })
         .unwrap()
 }
@@ -47,7 +54,11 @@ fn tone_round_trip_keeps_frequency_and_level() {
     for frame in input.chunks(FRAME) {
         payload.clear();
         enc.encode(frame, &mut payload).unwrap();
-        assert!(!payload.is_empty() && payload.len() < 400, "packet of {} bytes", payload.len());
+        assert!(
+            !payload.is_empty() && payload.len() < 400,
+            "packet of {} bytes",
+            payload.len()
+        );
         dec.decode(&payload, &mut out).unwrap();
     }
     assert_eq!(out.len(), input.len());
@@ -154,7 +165,10 @@ fn invalid_frame_sizes_are_refused() {
     for n in [0, 1, 120, 240, 160, 959, 961, 5760] {
         assert_eq!(
             enc.encode(&vec![0; n], &mut out),
-            Err(CodecError::FrameSize { codec: Codec::Opus, samples: n })
+            Err(CodecError::FrameSize {
+                codec: Codec::Opus,
+                samples: n
+            })
         );
     }
     for n in [480, 960, 1920, 2880] {
@@ -169,14 +183,26 @@ fn invalid_frame_sizes_are_refused() {
 fn garbage_payloads_are_errors() {
     let mut dec = Decoder::new(Codec::Opus).unwrap();
     let mut out = Vec::new();
-    assert!(matches!(dec.decode(&[], &mut out), Err(CodecError::Opus { .. })));
+    assert!(matches!(
+        dec.decode(&[], &mut out),
+        Err(CodecError::Opus { .. })
+    ));
     // Code 3 packet (TOC c=3) with a frame count of 0 is invalid (RFC 6716 §3.2.5).
-    assert!(matches!(dec.decode(&[0x03, 0x00], &mut out), Err(CodecError::Opus { .. })));
+    assert!(matches!(
+        dec.decode(&[0x03, 0x00], &mut out),
+        Err(CodecError::Opus { .. })
+    ));
     // Code 1 packet (two equal frames) with an odd payload length is invalid (R3).
-    assert!(matches!(dec.decode(&[0x01, 0x00, 0x00, 0x00], &mut out), Err(CodecError::Opus { .. })));
+    assert!(matches!(
+        dec.decode(&[0x01, 0x00, 0x00, 0x00], &mut out),
+        Err(CodecError::Opus { .. })
+    ));
     assert!(out.is_empty(), "failed decodes append nothing");
     let huge = vec![0u8; 70_000];
-    assert!(matches!(dec.decode(&huge, &mut out), Err(CodecError::PayloadTooLarge { .. })));
+    assert!(matches!(
+        dec.decode(&huge, &mut out),
+        Err(CodecError::PayloadTooLarge { .. })
+    ));
 }
 
 proptest! {

@@ -7,7 +7,10 @@ use callwire_media::codec::{CodecError, Resampler};
 
 fn tone(rate: u32, freq: f64, amplitude: f64, n: usize) -> Vec<i16> {
     (0..n)
-        .map(|i| (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(rate)).sin()).round() as i16)
+        .map(|i| {
+            (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(rate)).sin()).round()
+                as i16
+        })
         .collect()
 }
 
@@ -27,7 +30,11 @@ fn dominant_frequency(samples: &[i16], rate: u32, hi: u32) -> u32 {
     (100..=hi)
         .step_by(25)
         .max_by(|&a, &b| {
-            goertzel_power(samples, rate, f64::from(a)).total_cmp(&goertzel_power(samples, rate, f64::from(b)))
+            goertzel_power(samples, rate, f64::from(a)).total_cmp(&goertzel_power(
+                samples,
+                rate,
+                f64::from(b),
+            ))
         })
         .unwrap()
 }
@@ -48,7 +55,6 @@ fn one_khz_up_and_down_keeps_frequency_and_level() {
     assert_eq!(dominant_frequency(&back[800..], 8000, 3900), 1000);
     let db = level_db(&input[800..], &back[800..], 8000, 8000, 1000.0);
     assert!(db.abs() < 1.0, "8k->48k->8k level {db:.2} dB");
-
 }
 
 #[test]
@@ -59,11 +65,17 @@ fn delay_is_what_the_resampler_reports() {
     let input: Vec<i16> = (0..n)
         .map(|i| {
             let t = i as f64 / 8000.0;
-            [(230.0, 3000.0), (710.0, 2500.0), (1390.0, 2000.0), (2270.0, 1500.0), (3130.0, 1000.0)]
-                .iter()
-                .map(|(f, a)| a * (std::f64::consts::TAU * f * t).sin())
-                .sum::<f64>()
-                .round() as i16
+            [
+                (230.0, 3000.0),
+                (710.0, 2500.0),
+                (1390.0, 2000.0),
+                (2270.0, 1500.0),
+                (3130.0, 1000.0),
+            ]
+            .iter()
+            .map(|(f, a)| a * (std::f64::consts::TAU * f * t).sin())
+            .sum::<f64>()
+            .round() as i16
         })
         .collect();
     let mut up = Resampler::new(8000, 48000).unwrap();
@@ -89,12 +101,23 @@ fn delay_is_what_the_resampler_reports() {
 
 #[test]
 fn telephone_band_is_flat_at_8k() {
-    for (from, to) in [(8000u32, 48000u32), (48000, 8000), (8000, 16000), (16000, 8000)] {
+    for (from, to) in [
+        (8000u32, 48000u32),
+        (48000, 8000),
+        (8000, 16000),
+        (16000, 8000),
+    ] {
         for f in [300.0, 1000.0, 2000.0, 3000.0, 3400.0] {
             let input = tone(from, f, 10000.0, from as usize);
             let mut r = Resampler::new(from, to).unwrap();
             let out = run_frames(&mut r, &input, from as usize / 50);
-            let db = level_db(&input[from as usize / 10..], &out[to as usize / 10..], from, to, f);
+            let db = level_db(
+                &input[from as usize / 10..],
+                &out[to as usize / 10..],
+                from,
+                to,
+                f,
+            );
             assert!(db.abs() < 0.5, "{from}->{to} at {f} Hz: {db:.2} dB");
         }
     }
@@ -119,7 +142,11 @@ fn every_call_rate_pair_keeps_a_tone() {
             assert_eq!(out.len(), to as usize, "{from}->{to}");
             let skip_in = from as usize / 10;
             let skip_out = to as usize / 10;
-            assert_eq!(dominant_frequency(&out[skip_out..], to, to / 2 - 100), 1000, "{from}->{to}");
+            assert_eq!(
+                dominant_frequency(&out[skip_out..], to, to / 2 - 100),
+                1000,
+                "{from}->{to}"
+            );
             let db = level_db(&input[skip_in..], &out[skip_out..], from, to, 1000.0);
             assert!(db.abs() < 1.0, "{from}->{to}: {db:.2} dB");
         }
@@ -212,5 +239,8 @@ fn reset_forgets_pending_input() {
     r.reset();
     r.process(&[0; 160], &mut out).unwrap();
     assert_eq!(out.len(), 320);
-    assert!(out.iter().all(|&s| s == 0), "no trace of the input before reset");
+    assert!(
+        out.iter().all(|&s| s == 0),
+        "no trace of the input before reset"
+    );
 }

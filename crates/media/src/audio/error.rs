@@ -66,9 +66,9 @@ impl From<hound::Error> for WavError {
             hound::Error::UnfinishedSample => WavError::Malformed {
                 reason: "incomplete sample",
             },
-            hound::Error::TooWide | hound::Error::Unsupported | hound::Error::InvalidSampleFormat => {
-                WavError::Unsupported
-            }
+            hound::Error::TooWide
+            | hound::Error::Unsupported
+            | hound::Error::InvalidSampleFormat => WavError::Unsupported,
         }
     }
 }

@@ -96,7 +96,8 @@ impl ToneSpec {
             if index >= MAX_SEGMENTS {
                 return Err(ToneError::TooManySegments { max: MAX_SEGMENTS });
             }
-            let seg = parse_segment(part.trim()).map_err(|kind| ToneError::Segment { index, kind })?;
+            let seg =
+                parse_segment(part.trim()).map_err(|kind| ToneError::Segment { index, kind })?;
             segments.push(seg);
         }
         Ok(ToneSpec { segments })
@@ -378,7 +379,11 @@ impl ToneGenerator {
                     kind: SegmentError::Modulation,
                 });
             }
-            if let Some(&freq) = seg.freqs.iter().find(|&&f| u64::from(f) * 2 >= u64::from(rate)) {
+            if let Some(&freq) = seg
+                .freqs
+                .iter()
+                .find(|&&f| u64::from(f) * 2 >= u64::from(rate))
+            {
                 return Err(ToneError::AboveNyquist { freq, rate });
             }
             let len = seg

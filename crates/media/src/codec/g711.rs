@@ -109,7 +109,11 @@ const fn build_ulaw_encode() -> [u8; 1 << 14] {
     let mut i = 0;
     while i < (1 << 14) {
         // Index i is the 14-bit two's complement pattern of the value.
-        let v = if i >= (1 << 13) { i as i32 - (1 << 14) } else { i as i32 };
+        let v = if i >= (1 << 13) {
+            i as i32 - (1 << 14)
+        } else {
+            i as i32
+        };
         table[i] = ulaw_encode_14(v);
         i += 1;
     }
@@ -120,7 +124,11 @@ const fn build_alaw_encode() -> [u8; 1 << 13] {
     let mut table = [0u8; 1 << 13];
     let mut i = 0;
     while i < (1 << 13) {
-        let v = if i >= (1 << 12) { i as i32 - (1 << 13) } else { i as i32 };
+        let v = if i >= (1 << 12) {
+            i as i32 - (1 << 13)
+        } else {
+            i as i32
+        };
         table[i] = alaw_encode_13(v);
         i += 1;
     }

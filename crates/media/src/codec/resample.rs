@@ -85,14 +85,8 @@ impl Resampler {
         let min_in = (from / gcd(from, to)) as usize;
         let wanted = (u64::from(from) * u64::from(block_ms) / 1000) as usize;
         let chunk = wanted.div_ceil(min_in).max(1) * min_in;
-        let fft = Fft::<f32>::new(
-            from as usize,
-            to as usize,
-            chunk,
-            1,
-            FixedSync::Both,
-        )
-        .map_err(|_| CodecError::ResampleRates { from, to })?;
+        let fft = Fft::<f32>::new(from as usize, to as usize, chunk, 1, FixedSync::Both)
+            .map_err(|_| CodecError::ResampleRates { from, to })?;
         let chunk_in = fft.input_frames_next();
         let chunk_out = fft.output_frames_next();
         Ok(Resampler {
