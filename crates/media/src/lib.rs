@@ -4,4 +4,5 @@
 //! turns bytes into values and values into bytes, and the caller drives I/O.
 #![warn(missing_docs)]
 
+pub mod dtmf;
 pub mod sdp;
