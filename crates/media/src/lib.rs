@@ -8,5 +8,6 @@
 
 pub mod audio;
 pub mod codec;
+pub mod dtmf;
 pub mod rtp;
 pub mod sdp;
