@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use callwire_engine::config::{CallsConfig, LimitsConfig, RtpConfig, TimersConfig};
+use callwire_engine::config::{CallsConfig, LimitsConfig, MediaConfig, RtpConfig, TimersConfig};
 use callwire_engine::EngineConfig;
 use serde::Deserialize;
 
@@ -41,6 +41,8 @@ struct FileConfig {
     #[serde(default)]
     rtp: RtpConfig,
     #[serde(default)]
+    media: MediaConfig,
+    #[serde(default)]
     limits: LimitsConfig,
 }
 
@@ -69,21 +71,31 @@ impl Config {
 
     fn merge(args: &ServeArgs, file: FileConfig) -> Config {
         let defaults = EngineConfig::default();
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./callwire-data"));
+        // Media directories default to folders of the data directory.
+        let mut media = file.media;
+        media
+            .recordings_dir
+            .get_or_insert_with(|| data_dir.join("recordings"));
+        media
+            .prompts_dir
+            .get_or_insert_with(|| data_dir.join("prompts"));
         let engine = EngineConfig {
             sip_bind: args.sip.or(file.sip).unwrap_or(defaults.sip_bind),
             advertised_address: file.advertised_address,
             timers: file.sip_timers,
             calls: file.calls,
             rtp: file.rtp,
+            media,
             limits: file.limits,
             user_agent: defaults.user_agent,
         };
         Config {
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("./callwire-data")),
+            data_dir,
             http: args
                 .http
                 .or(file.http)

@@ -18,6 +18,8 @@ pub struct EngineConfig {
     pub calls: CallsConfig,
     /// RTP port range.
     pub rtp: RtpConfig,
+    /// Media engine settings.
+    pub media: MediaConfig,
     /// Input limits.
     pub limits: LimitsConfig,
     /// `User-Agent`/`Server` header value.
@@ -32,6 +34,7 @@ impl Default for EngineConfig {
             timers: TimersConfig::default(),
             calls: CallsConfig::default(),
             rtp: RtpConfig::default(),
+            media: MediaConfig::default(),
             limits: LimitsConfig::default(),
             user_agent: format!("callwire/{}", env!("CARGO_PKG_VERSION")),
         }
@@ -112,6 +115,57 @@ impl Default for RtpConfig {
         RtpConfig {
             port_start: 20000,
             port_count: 10000,
+        }
+    }
+}
+
+/// Media engine settings.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// A call whose peer sends no RTP for this many seconds (while we expect
+    /// some, i.e. not on hold) is ended with reason `MediaTimeout`; 0 disables.
+    pub timeout_secs: u32,
+    /// Jitter buffer delay bounds in milliseconds.
+    pub jitter_min_ms: u32,
+    /// See `jitter_min_ms`.
+    pub jitter_max_ms: u32,
+    /// Detect DTMF tones in the received audio (as well as RFC 4733 and INFO).
+    pub detect_inband_dtmf: bool,
+    /// Where recordings are written (default: `<data-dir>/recordings`).
+    pub recordings_dir: Option<std::path::PathBuf>,
+    /// Where `play {"file": ...}` looks for WAV files (default: `<data-dir>/prompts`).
+    pub prompts_dir: Option<std::path::PathBuf>,
+    /// Longest WAV file `play` accepts, in seconds.
+    pub max_play_secs: u32,
+}
+
+impl MediaConfig {
+    /// Where recordings go.
+    pub fn recordings_dir(&self) -> std::path::PathBuf {
+        self.recordings_dir
+            .clone()
+            .unwrap_or_else(|| "callwire-data/recordings".into())
+    }
+
+    /// Where prompts are read from.
+    pub fn prompts_dir(&self) -> std::path::PathBuf {
+        self.prompts_dir
+            .clone()
+            .unwrap_or_else(|| "callwire-data/prompts".into())
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> MediaConfig {
+        MediaConfig {
+            timeout_secs: 30,
+            jitter_min_ms: 20,
+            jitter_max_ms: 200,
+            detect_inband_dtmf: true,
+            recordings_dir: None,
+            prompts_dir: None,
+            max_play_secs: 600,
         }
     }
 }

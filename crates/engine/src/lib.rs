@@ -11,6 +11,7 @@ pub mod config;
 pub(crate) mod core;
 mod driver;
 pub mod error;
+mod media;
 pub mod model;
 
 use std::net::SocketAddr;
@@ -21,10 +22,11 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use config::EngineConfig;
 pub use error::EngineError;
+pub use media::{PlayWhat, RecordingAction, RecordingView};
 pub use model::account::{
     AccountSettings, AccountView, DtmfMode, PasswordChange, RegistrationState, RegistrationView,
 };
-pub use model::call::{CallState, CallView, Direction, Reason};
+pub use model::call::{CallState, CallView, Direction, DtmfView, MediaStatsView, Reason};
 
 use crate::core::Command;
 
@@ -77,6 +79,9 @@ struct Inner {
     bindings: SipBindings,
     store: callwire_store::Store,
     core: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    recordings_dir: std::path::PathBuf,
+    prompts_dir: std::path::PathBuf,
+    max_play_secs: u32,
 }
 
 impl Engine {
@@ -86,6 +91,7 @@ impl Engine {
         store: callwire_store::Store,
     ) -> Result<Engine, EngineError> {
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
+        let media = config.media.clone();
         let (bindings, join) = driver::start(config, store.clone(), rx).await?;
         Ok(Engine {
             commands,
@@ -93,6 +99,9 @@ impl Engine {
                 bindings,
                 store,
                 core: tokio::sync::Mutex::new(Some(join)),
+                recordings_dir: media.recordings_dir(),
+                prompts_dir: media.prompts_dir(),
+                max_play_secs: media.max_play_secs,
             }),
         })
     }

@@ -11,3 +11,4 @@ pub mod codec;
 pub mod dtmf;
 pub mod rtp;
 pub mod sdp;
+pub mod session;

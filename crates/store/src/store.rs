@@ -241,7 +241,8 @@ impl Store {
              sip_status = excluded.sip_status, sip_reason = excluded.sip_reason, \
              call_id = excluded.call_id, created_at = excluded.created_at, \
              answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
-             codec = excluded.codec, media_stats = excluded.media_stats"
+             codec = excluded.codec, \
+             media_stats = COALESCE(excluded.media_stats, call_records.media_stats)"
         );
         let mut tx = self.pool.begin().await?;
         for record in records {
@@ -265,6 +266,18 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the media statistics (JSON text) of the call record `id`; a record
+    /// saved later without statistics keeps them. Nothing happens when there
+    /// is no such record.
+    pub async fn set_call_media_stats(&self, id: &str, json: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE call_records SET media_stats = $2 WHERE id = $1")
+            .bind(id)
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

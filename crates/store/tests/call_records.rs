@@ -147,3 +147,25 @@ async fn batch_upsert_applies_in_order_in_one_transaction() {
     store.upsert_call_records(&[]).await.unwrap();
     assert_eq!(store.list_call_records(10, None).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn media_stats_survive_later_upserts_without_them() {
+    let store = Store::open_memory().await.unwrap();
+    let mut rec = call("m", 0);
+    rec.codec = Some("PCMA".into());
+    store.upsert_call_record(&rec).await.unwrap();
+    store
+        .set_call_media_stats("m", r#"{"packets_sent":50}"#)
+        .await
+        .unwrap();
+    // The engine saves the record again (call ended) without statistics.
+    rec.state = "terminated".into();
+    store.upsert_call_record(&rec).await.unwrap();
+    let got = store.get_call_record("m").await.unwrap().unwrap();
+    assert_eq!(got.media_stats.as_deref(), Some(r#"{"packets_sent":50}"#));
+    assert_eq!(got.codec.as_deref(), Some("PCMA"));
+    assert_eq!(got.state, "terminated");
+    // Statistics for a call with no record change nothing and are no error.
+    store.set_call_media_stats("none", "{}").await.unwrap();
+    assert_eq!(store.get_call_record("none").await.unwrap(), None);
+}

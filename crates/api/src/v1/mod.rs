@@ -1,8 +1,10 @@
-//! The native REST API, `/v1`: accounts, calls, health. The shapes are documented
+//! The native REST API, `/v1`: accounts, calls and their media, recordings, health. The shapes are documented
 //! in `docs/api.md`.
 
 mod accounts;
 mod calls;
+mod media;
+mod recordings;
 
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -25,6 +27,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls/{id}/answer", post(calls::answer))
         .route("/v1/calls/{id}/reject", post(calls::reject))
         .route("/v1/calls/{id}/hangup", post(calls::hangup))
+        .route("/v1/calls/{id}/play", post(media::play))
+        .route("/v1/calls/{id}/play/stop", post(media::stop_play))
+        .route("/v1/calls/{id}/dtmf", post(media::dtmf))
+        .route("/v1/calls/{id}/recording", post(media::recording))
+        .route("/v1/recordings", get(recordings::list))
+        .route(
+            "/v1/recordings/{id}",
+            get(recordings::get).delete(recordings::delete),
+        )
+        .route("/v1/recordings/{id}/audio", get(recordings::audio))
         .method_not_allowed_fallback(not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state,

@@ -89,10 +89,48 @@ pub(crate) enum Command {
         id: String,
         reply: Reply<CallView>,
     },
+    Play {
+        id: String,
+        request: calls::PlayRequest,
+        reply: Reply<CallView>,
+    },
+    StopPlay {
+        id: String,
+        reply: Reply<CallView>,
+    },
+    SendDtmf {
+        id: String,
+        digits: String,
+        how: calls::DtmfSend,
+        reply: Reply<CallView>,
+    },
+    Recording {
+        id: String,
+        control: calls::RecordingControl,
+        reply: Reply<(CallView, Option<String>)>,
+    },
     Shutdown {
         grace: Duration,
         reply: oneshot::Sender<()>,
     },
+}
+
+/// What the core asks of the media tasks.
+#[derive(Debug)]
+pub(crate) enum MediaOp {
+    /// A new call's media: its sockets and session settings.
+    Start {
+        call: String,
+        ports: crate::driver::rtp::RtpPorts,
+        config: callwire_media::session::SessionConfig,
+    },
+    /// A command for a running call's media.
+    Command {
+        call: String,
+        cmd: crate::driver::media::MediaCommand,
+    },
+    /// The call ended.
+    Stop { call: String },
 }
 
 /// Work the core hands to the driver.
@@ -110,6 +148,12 @@ pub(crate) enum Output {
     SaveAccount(AccountRecord),
     /// Remove an account from the store.
     DeleteAccount(String),
+    /// Start, steer or stop a call's media task.
+    Media(MediaOp),
+    /// Persist a recording's metadata.
+    SaveRecording(callwire_store::RecordingRecord),
+    /// Persist a call's final media statistics (JSON).
+    SaveMediaStats { call: String, json: String },
     /// Resolve where an account's registrar is; answer with [`Core::on_registrar_resolved`].
     ResolveRegistrar {
         account: String,
@@ -128,8 +172,10 @@ pub(crate) enum ClientPurpose {
     Cancel(String),
     /// A BYE ending a call.
     Bye(String),
-    /// Any other in-dialog request of a call (re-INVITE, INFO…).
+    /// Any other in-dialog request of a call (re-INVITE…).
     InDialog(String),
+    /// An INFO carrying one DTMF digit; the next waits for its answer.
+    DtmfInfo(String),
     /// A REGISTER of an account.
     Register(String),
 }
@@ -181,6 +227,8 @@ pub(crate) struct Core {
     pub(crate) rng: StdRng,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) shutting_down: bool,
+    /// Playback ids handed out so far.
+    pub(crate) playback_seq: u64,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -232,6 +280,7 @@ impl Core {
             rng,
             outputs: VecDeque::new(),
             shutting_down: false,
+            playback_seq: 0,
             config,
             local_ip,
             local_port,
@@ -473,6 +522,7 @@ impl Core {
             ClientPurpose::Invite(id) => self.on_invite_failed(&id, code, reason, now),
             ClientPurpose::Bye(id) | ClientPurpose::Cancel(id) => self.finish_call(&id, now),
             ClientPurpose::InDialog(_) => {}
+            ClientPurpose::DtmfInfo(id) => self.next_info_dtmf(&id, now),
             ClientPurpose::Register(account) => self.on_register_failure(&account, now),
         }
     }
@@ -493,6 +543,11 @@ impl Core {
                 }
             }
             ClientPurpose::InDialog(_) => {}
+            ClientPurpose::DtmfInfo(id) => {
+                if resp.status.is_final() {
+                    self.next_info_dtmf(&id, now);
+                }
+            }
             ClientPurpose::Register(account) => self.on_register_response(&account, &resp, now),
         }
     }
@@ -555,6 +610,23 @@ impl Core {
             }
             Command::Hangup { id, reply } => {
                 let _ = reply.send(self.hangup(&id, now));
+            }
+            Command::Play { id, request, reply } => {
+                let _ = reply.send(self.play(&id, request));
+            }
+            Command::StopPlay { id, reply } => {
+                let _ = reply.send(self.stop_play(&id));
+            }
+            Command::SendDtmf {
+                id,
+                digits,
+                how,
+                reply,
+            } => {
+                let _ = reply.send(self.send_dtmf(&id, &digits, how, now));
+            }
+            Command::Recording { id, control, reply } => {
+                let _ = reply.send(self.control_recording(&id, control));
             }
             Command::Shutdown { .. } => {
                 // Handled by the driver, which owns the grace period.

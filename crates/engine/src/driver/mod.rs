@@ -4,6 +4,7 @@
 //! names to the resolver.
 
 pub(crate) mod dns;
+pub(crate) mod media;
 pub(crate) mod rtp;
 pub(crate) mod transport;
 
@@ -17,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::EngineConfig;
-use crate::core::{Command, Core, Output};
+use crate::core::{Command, Core, MediaOp, Output};
 use crate::error::EngineError;
 use crate::SipBindings;
 
@@ -29,6 +30,8 @@ const INBOUND_QUEUE: usize = 8192;
 const UDP_BATCH: usize = 64;
 /// Store writes queued at most.
 const STORE_QUEUE: usize = 16384;
+/// Media task reports queued for the core at most.
+const MEDIA_EVENT_QUEUE: usize = 8192;
 
 /// Internal completions the core waits for (DNS answers).
 pub(crate) enum Internal {
@@ -93,6 +96,9 @@ pub(crate) async fn start(
     let (store_tx, store_rx) = mpsc::channel::<Output>(STORE_QUEUE);
     let writer = tokio::spawn(store_writer(store, store_rx, config.calls.keep_records));
 
+    let (media_tx, mut media_events) = mpsc::channel::<media::CallMediaEvent>(MEDIA_EVENT_QUEUE);
+    let recordings_dir = config.media.recordings_dir();
+    let media_tasks = media::MediaTasks::new(media_tx, store_tx.clone(), recordings_dir);
     let mut core = Core::new(
         config,
         local_ip,
@@ -102,10 +108,11 @@ pub(crate) async fn start(
     let tcp_task = tokio::spawn(sockets.clone().run_tcp(listener));
 
     let join = tokio::spawn(async move {
-        let io = Io {
+        let mut io = Io {
             sockets,
             store: store_tx,
             internal: internal_tx,
+            media: media_tasks,
         };
         core.load_accounts(records, std::time::Instant::now());
         io.flush(&mut core);
@@ -161,6 +168,15 @@ pub(crate) async fn start(
                         budget -= 1;
                     }
                 }
+                Some(ev) = media_events.recv() => {
+                    core.on_media_event(ev, std::time::Instant::now());
+                    let mut budget = 64;
+                    while budget > 0 {
+                        let Ok(ev) = media_events.try_recv() else { break };
+                        core.on_media_event(ev, std::time::Instant::now());
+                        budget -= 1;
+                    }
+                }
                 Some(done) = internal.recv() => match done {
                     Internal::RegistrarResolved { account, generation, result } => {
                         core.on_registrar_resolved(&account, generation, result, std::time::Instant::now());
@@ -196,10 +212,11 @@ struct Io {
     sockets: Sockets,
     store: mpsc::Sender<Output>,
     internal: mpsc::Sender<Internal>,
+    media: media::MediaTasks,
 }
 
 impl Io {
-    fn flush(&self, core: &mut Core) {
+    fn flush(&mut self, core: &mut Core) {
         while let Some(out) = core.outputs.pop_front() {
             match out {
                 Output::Send {
@@ -207,7 +224,20 @@ impl Io {
                     dest,
                     bytes,
                 } => self.sockets.send(transport, dest, bytes),
-                Output::SaveCall(_) | Output::SaveAccount(_) | Output::DeleteAccount(_) => {
+                Output::Media(op) => match op {
+                    MediaOp::Start {
+                        call,
+                        ports,
+                        config,
+                    } => self.media.start(call, ports, config),
+                    MediaOp::Command { call, cmd } => self.media.command(&call, cmd),
+                    MediaOp::Stop { call } => self.media.stop(&call),
+                },
+                Output::SaveCall(_)
+                | Output::SaveAccount(_)
+                | Output::DeleteAccount(_)
+                | Output::SaveRecording(_)
+                | Output::SaveMediaStats { .. } => {
                     if self.store.try_send(out).is_err() {
                         tracing::error!("store queue full; a record was not saved");
                     }
@@ -301,6 +331,8 @@ async fn apply(store: &Store, op: Output) {
             Err(callwire_store::StoreError::NotFound { .. }) => Ok(()),
             other => other,
         },
+        Output::SaveRecording(record) => store.upsert_recording(&record).await,
+        Output::SaveMediaStats { call, json } => store.set_call_media_stats(&call, &json).await,
         _ => Ok(()),
     };
     if let Err(e) = result {

@@ -76,6 +76,8 @@ pub enum Reason {
     Failed,
     /// An established (or ringing) call was ended.
     Terminated,
+    /// No media arrived for the configured time, so callwire ended the call.
+    MediaTimeout,
 }
 
 impl Reason {
@@ -90,6 +92,7 @@ impl Reason {
             Reason::Denied => "Denied",
             Reason::Failed => "Failed",
             Reason::Terminated => "Terminated",
+            Reason::MediaTimeout => "MediaTimeout",
         }
     }
 
@@ -105,7 +108,7 @@ impl Reason {
 }
 
 /// A call as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CallView {
     /// callwire's call id.
     pub id: String,
@@ -139,4 +142,81 @@ pub struct CallView {
     pub answered_at: Option<DateTime<Utc>>,
     /// End time.
     pub ended_at: Option<DateTime<Utc>>,
+    /// Whether we put the call on hold.
+    pub on_hold: bool,
+    /// Whether the remote side put the call on hold.
+    pub remote_hold: bool,
+    /// DTMF digits received, oldest first (the last 256).
+    pub dtmf: Vec<DtmfView>,
+    /// The id of the playback in progress.
+    pub playback: Option<u64>,
+    /// Recordings of this call (ids), oldest first.
+    pub recordings: Vec<String>,
+    /// Media statistics (updated every 2 s while the call runs, final once it ended).
+    pub media: Option<MediaStatsView>,
+}
+
+/// One received DTMF digit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DtmfView {
+    /// The digit: `0-9`, `*`, `#`, `A-D`.
+    pub digit: char,
+    /// How it arrived: `rfc4733`, `info` or `inband`.
+    pub method: &'static str,
+    /// Tone length in milliseconds.
+    pub duration_ms: u32,
+    /// When it started.
+    pub at: DateTime<Utc>,
+}
+
+/// Media statistics of a call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MediaStatsView {
+    /// Codec in use.
+    pub codec: Option<String>,
+    /// RTP packets sent.
+    pub packets_sent: u64,
+    /// RTP payload octets sent.
+    pub octets_sent: u64,
+    /// RTP packets received.
+    pub packets_received: u64,
+    /// RTP payload octets received.
+    pub octets_received: u64,
+    /// Packets lost.
+    pub packets_lost: i64,
+    /// Fraction lost in the last interval, 0-1.
+    pub fraction_lost: f64,
+    /// Interarrival jitter, ms.
+    pub jitter_ms: f64,
+    /// Round-trip time from RTCP, ms.
+    pub rtt_ms: Option<f64>,
+    /// Jitter buffer delay, ms.
+    pub jitter_buffer_ms: u32,
+    /// Frames concealed (lost or late).
+    pub frames_concealed: u64,
+    /// Packets too late to play.
+    pub packets_late: u64,
+    /// RTP/RTCP datagrams that did not parse.
+    pub malformed: u64,
+}
+
+impl From<&callwire_media::session::MediaStats> for MediaStatsView {
+    fn from(s: &callwire_media::session::MediaStats) -> MediaStatsView {
+        let jb = s.jitter_buffer.clone().unwrap_or_default();
+        MediaStatsView {
+            codec: s.codec.map(|c| c.encoding_name().to_owned()),
+            packets_sent: s.rtp.packets_sent,
+            octets_sent: s.rtp.octets_sent,
+            packets_received: s.rtp.packets_received,
+            octets_received: s.rtp.octets_received,
+            packets_lost: s.rtp.packets_lost,
+            fraction_lost: s.rtp.fraction_lost,
+            jitter_ms: s.rtp.jitter_ms,
+            rtt_ms: s.rtp.rtt_ms,
+            jitter_buffer_ms: jb.delay_ms,
+            frames_concealed: jb.concealed,
+            packets_late: jb.late,
+            malformed: s.counters.malformed_rtp + s.counters.malformed_rtcp,
+        }
+    }
 }

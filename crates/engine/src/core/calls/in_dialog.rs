@@ -3,6 +3,33 @@
 
 use super::*;
 
+/// DTMF digits waiting to go out as INFO, at most.
+const INFO_QUEUE: usize = 64;
+/// The Duration an INFO digit announces, in ms.
+const INFO_DURATION_MS: u32 = 250;
+
+/// A DTMF digit carried by an INFO (`application/dtmf-relay` or
+/// `application/dtmf`), with its duration in ms.
+fn info_dtmf(req: &Request) -> Option<(char, u32)> {
+    let ct = req.head.content_type.as_deref()?;
+    let mime = ct.split(';').next()?.trim();
+    let (digit, duration) = if mime.eq_ignore_ascii_case("application/dtmf-relay") {
+        callwire_media::dtmf::info::parse_dtmf_relay(&req.body).ok()?
+    } else if mime.eq_ignore_ascii_case("application/dtmf") {
+        let d = callwire_media::dtmf::info::parse_dtmf(&req.body).ok()?;
+        (
+            d,
+            std::time::Duration::from_millis(u64::from(INFO_DURATION_MS)),
+        )
+    } else {
+        return None;
+    };
+    Some((
+        digit.as_char(),
+        u32::try_from(duration.as_millis()).unwrap_or(u32::MAX),
+    ))
+}
+
 impl Core {
     /// A request inside a dialog (To tag present).
     pub(crate) fn on_in_dialog_request(
@@ -78,7 +105,14 @@ impl Core {
                 }
                 self.respond(tx, resp, now);
             }
-            Method::Info | Method::Notify | Method::Options | Method::Message | Method::Prack => {
+            Method::Info => {
+                let resp = d.response(&req, StatusCode::OK);
+                self.respond(tx, resp, now);
+                if let (Some(id), Some((digit, ms))) = (&call_id, info_dtmf(&req)) {
+                    self.on_info_dtmf(id, digit, ms);
+                }
+            }
+            Method::Notify | Method::Options | Method::Message | Method::Prack => {
                 let resp = d.response(&req, StatusCode::OK);
                 self.respond(tx, resp, now);
             }
@@ -93,18 +127,94 @@ impl Core {
     /// Our answer to a re-offer inside a call; `Err` when nothing matches (488).
     pub(super) fn reanswer(&mut self, id: &str, req: &Request) -> Option<Result<Vec<u8>, ()>> {
         let offer = SessionDescription::parse(&req.body).ok()?;
-        let port = self.calls.get(id)?.rtp.as_ref()?.port();
-        let mut media = self.local_media(port);
-        media.session_version = 2;
         let call = self.calls.get_mut(id)?;
+        call.sdp_version += 1;
+        let (port, version, session, account) = (
+            call.rtp_port,
+            call.sdp_version,
+            call.sdp_session,
+            call.account.clone(),
+        );
+        let mut media = self.local_media(port, &account);
+        media.session_id = session;
+        media.session_version = version;
+        if self.calls.get(id).is_some_and(|c| c.media.on_hold) {
+            media.direction = callwire_media::sdp::Direction::SendOnly;
+        }
         Some(match sdp::answer(&offer, &media) {
             Ok((answer, neg)) => {
-                call.remote_rtp = Some(neg.remote_addr);
-                call.codec = Some(neg.codec.name.to_string());
+                self.set_negotiated(id, neg);
                 Ok(answer.to_string().into_bytes())
             }
             Err(_) => Err(()),
         })
+    }
+
+    /// Queues DTMF digits to send as SIP INFO, one request per digit, each
+    /// after the previous one was answered (so they arrive in order).
+    pub(super) fn send_info_dtmf(
+        &mut self,
+        id: &str,
+        digits: &str,
+        now: Instant,
+    ) -> Result<(), EngineError> {
+        let call = self.calls.get_mut(id).ok_or_else(|| not_found(id))?;
+        let before = call.info_dtmf.len();
+        call.info_dtmf.extend(
+            digits
+                .chars()
+                .filter(|c| *c != ',')
+                .take(INFO_QUEUE - before.min(INFO_QUEUE)),
+        );
+        if !call.info_busy {
+            self.next_info_dtmf(id, now);
+        }
+        Ok(())
+    }
+
+    /// Sends the next queued INFO digit, if any.
+    pub(crate) fn next_info_dtmf(&mut self, id: &str, now: Instant) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        call.info_busy = false;
+        if call.state != CallState::Active {
+            call.info_dtmf.clear();
+            return;
+        }
+        let Some(digit) = call.info_dtmf.pop_front() else {
+            return;
+        };
+        let peer = call.peer();
+        let Some(did) = call.dialog_id().cloned() else {
+            return;
+        };
+        let Some(d) = self.dialogs.get_mut(&did) else {
+            return;
+        };
+        let Ok(mut info) = d.new_request(callwire_sip::message::Method::Info, &mut self.rng) else {
+            return;
+        };
+        info.head.content_type = Some("application/dtmf-relay".into());
+        let Some(digit) = callwire_media::dtmf::Digit::from_char(digit) else {
+            return self.next_info_dtmf(id, now);
+        };
+        info.body = callwire_media::dtmf::info::format_dtmf_relay(
+            digit,
+            std::time::Duration::from_millis(u64::from(INFO_DURATION_MS)),
+        )
+        .into_bytes();
+        let target = in_dialog_target(d, peer);
+        match self.tx.send_request(info, target, now) {
+            Ok(tx) => {
+                self.client_tx
+                    .insert(tx, ClientPurpose::DtmfInfo(id.to_owned()));
+                if let Some(call) = self.calls.get_mut(id) {
+                    call.info_busy = true;
+                }
+            }
+            Err(e) => tracing::warn!(call = %id, error = %e, "cannot send INFO"),
+        }
     }
 
     /// Sends BYE for an answered call; the call ends when it is answered.

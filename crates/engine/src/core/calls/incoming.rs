@@ -77,7 +77,7 @@ impl Core {
                 true,
             );
         };
-        let media = self.local_media(rtp.port());
+        let media = self.local_media(rtp.port(), &account_id);
         let (local_sdp, our_offer, negotiated) = match &offer {
             Some(offer) => match sdp::answer(offer, &media) {
                 Ok((answer, neg)) => (answer.to_string().into_bytes(), None, Some(neg)),
@@ -119,7 +119,7 @@ impl Core {
             );
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let mut call = Call {
+        let call = Call {
             id: id.clone(),
             account: account_id,
             direction: Direction::Incoming,
@@ -146,15 +146,20 @@ impl Core {
                 responder: None,
                 answered: false,
             })),
-            rtp: Some(rtp),
+            rtp_port: rtp.port(),
+            sdp_session: media.session_id,
+            sdp_version: media.session_version,
+            media: Default::default(),
+            info_dtmf: Default::default(),
+            info_busy: false,
         };
-        if let Some(neg) = negotiated {
-            call.codec = Some(neg.codec.name.to_string());
-            call.remote_rtp = Some(neg.remote_addr);
-        }
         self.by_dialog.insert(dialog_id.clone(), id.clone());
         self.by_server_tx.insert(tx, id.clone());
         self.insert_call(call);
+        self.start_media(&id, rtp);
+        if let Some(neg) = negotiated {
+            self.set_negotiated(&id, neg);
+        }
 
         self.respond(
             tx,
@@ -216,6 +221,7 @@ impl Core {
             self.set_timer(at, CoreTimer::Responder(id.to_owned()));
         }
         self.save(id);
+        self.push_stream(id);
         true
     }
 
@@ -271,13 +277,14 @@ impl Core {
             r.on_ack(req.head.cseq.seq);
         }
         // Late offer: the ACK carries the answer to the offer in our 2xx.
+        let mut negotiated = None;
         if let (Some(offer), false) = (&leg.our_offer, req.body.is_empty()) {
             if let Ok(answer) = SessionDescription::parse(&req.body) {
-                if let Ok(neg) = sdp::accept_answer(offer, &answer) {
-                    call.codec = Some(neg.codec.name.to_string());
-                    call.remote_rtp = Some(neg.remote_addr);
-                }
+                negotiated = sdp::accept_answer(offer, &answer).ok();
             }
+        }
+        if let Some(neg) = negotiated {
+            self.set_negotiated(&id, neg);
         }
         self.clear_timer(&CoreTimer::Responder(id));
     }

@@ -9,7 +9,10 @@
 mod control;
 mod in_dialog;
 mod incoming;
+mod media;
 mod outgoing;
+
+pub use media::{DtmfSend, PlayRequest, RecordingControl};
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -93,7 +96,16 @@ pub(crate) struct Call {
     answered_at: Option<DateTime<Utc>>,
     ended_at: Option<DateTime<Utc>>,
     leg: Leg,
-    rtp: Option<RtpPorts>,
+    /// Our RTP port (the media task owns the socket).
+    rtp_port: u16,
+    /// `o=` session id and version of our SDP; the version goes up with every
+    /// new description we send.
+    sdp_session: u64,
+    sdp_version: u64,
+    media: media::CallMedia,
+    /// DTMF digits waiting to go out as INFO, and whether one is under way.
+    info_dtmf: std::collections::VecDeque<char>,
+    info_busy: bool,
 }
 
 impl Call {
@@ -123,6 +135,12 @@ impl Call {
             created_at: self.created_at,
             answered_at: self.answered_at,
             ended_at: self.ended_at,
+            on_hold: self.media.on_hold,
+            remote_hold: self.media.remote_hold(),
+            dtmf: self.media.dtmf.clone(),
+            playback: self.media.playback,
+            recordings: self.media.recordings.clone(),
+            media: self.media.stats.clone(),
         }
     }
 
@@ -183,6 +201,7 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
         "Busy" => Reason::Busy,
         "Denied" => Reason::Denied,
         "Failed" => Reason::Failed,
+        "MediaTimeout" => Reason::MediaTimeout,
         _ => Reason::Terminated,
     };
     CallView {
@@ -196,12 +215,21 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
         sip_status: r.sip_status,
         sip_reason: r.sip_reason,
         sip_call_id: r.call_id.unwrap_or_default(),
-        codec: None,
+        codec: r.codec,
         local_rtp: None,
         remote_rtp: None,
         created_at: r.created_at,
         answered_at: r.answered_at,
         ended_at: r.ended_at,
+        on_hold: false,
+        remote_hold: false,
+        dtmf: Vec::new(),
+        playback: None,
+        recordings: Vec::new(),
+        media: r
+            .media_stats
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
     }
 }
 
@@ -238,11 +266,18 @@ impl Core {
         Utc::now()
     }
 
-    fn local_media(&mut self, port: u16) -> LocalMedia {
+    /// Our audio description for a call on `account`: its codecs in its order.
+    fn local_media(&mut self, port: u16, account: &str) -> LocalMedia {
         let mut media = LocalMedia::new(self.local_ip, port);
         media.session_id = self.rng.next_u64() >> 1;
         media.session_version = 1;
         media.username = "callwire".into();
+        if let Some(a) = self.accounts.get(account) {
+            let codecs = a.settings().codec_specs();
+            if !codecs.is_empty() {
+                media.codecs = codecs;
+            }
+        }
         media
     }
 
@@ -339,7 +374,7 @@ impl Core {
             call.sip_reason = Some(phrase.to_owned());
         }
         call.ended_at = Some(Self::now_utc());
-        call.rtp = None;
+        call.info_dtmf.clear();
         // An INVITE we cancelled may still be answered: keep the call a while so a
         // late 2xx gets its ACK and BYE. Every other call leaves the table now.
         let linger = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && call.answered_at.is_none());
@@ -351,6 +386,7 @@ impl Core {
                 self.live_per_account.remove(&account);
             }
         }
+        self.stop_media(id);
         for t in [
             CoreTimer::RingTimeout(id.into()),
             CoreTimer::AnswerTimeout(id.into()),

@@ -48,7 +48,8 @@ impl Core {
             .rtp
             .allocate()
             .ok_or_else(|| EngineError::Unavailable("no free RTP ports".into()))?;
-        let offer = sdp::build_offer(&self.local_media(rtp.port()));
+        let local_media = self.local_media(rtp.port(), &req.account);
+        let offer = sdp::build_offer(&local_media);
 
         let local = self.local_endpoint(peer.transport, Some(&settings.user));
         let mut from_uri = SipUri::new(
@@ -122,11 +123,17 @@ impl Core {
                 auth: AuthState::new(),
                 digest: DigestClient::new(),
             })),
-            rtp: Some(rtp),
+            rtp_port: rtp.port(),
+            sdp_session: local_media.session_id,
+            sdp_version: local_media.session_version,
+            media: Default::default(),
+            info_dtmf: Default::default(),
+            info_busy: false,
         };
         let _ = password;
         let view = call.view();
         self.insert_call(call);
+        self.start_media(&id, rtp);
         let ring = req
             .ring_timeout_secs
             .map(|s| Duration::from_secs(s.into()))
@@ -268,10 +275,9 @@ impl Core {
             .and_then(|a| sdp::accept_answer(&leg.offer, &a).ok());
         match negotiated {
             Some(neg) => {
-                call.codec = Some(neg.codec.name.to_string());
-                call.remote_rtp = Some(neg.remote_addr);
                 call.state = CallState::Active;
                 call.reason = Reason::AcceptedByRemote;
+                self.set_negotiated(id, neg);
                 self.clear_timer(&CoreTimer::RingTimeout(id.to_owned()));
                 self.save(id);
             }

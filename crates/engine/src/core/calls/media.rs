@@ -1,0 +1,397 @@
+//! A call's media as the core sees it: the negotiated stream handed to the
+//! call's media task, what the task reports back (DTMF, playback, recordings,
+//! statistics, media timeout), and the API's media controls (play, DTMF,
+//! recording).
+
+use callwire_media::codec::Codec;
+use callwire_media::dtmf::Method as DtmfMethod;
+use callwire_media::sdp::Negotiated;
+use callwire_media::session::{PlaySource, RecordMode, SendMethod, SessionConfig, SessionEvent};
+
+use super::*;
+use crate::core::MediaOp;
+use crate::driver::media::{
+    default_rtcp, CallMediaEvent, MediaCommand, MediaEvent, RecordAction, RecordingStart,
+};
+use crate::model::account::DtmfMode;
+use crate::model::call::{DtmfView, MediaStatsView};
+
+/// Received digits a call keeps for its view.
+const MAX_DTMF_KEPT: usize = 256;
+/// Recordings one call may make.
+const MAX_RECORDINGS_PER_CALL: usize = 64;
+
+/// Media state of one call.
+#[derive(Default)]
+pub(crate) struct CallMedia {
+    /// The last successful offer/answer.
+    pub(super) negotiated: Option<Negotiated>,
+    /// Whether the media task has the stream (it starts sending then).
+    pub(super) streaming: bool,
+    /// We put the call on hold.
+    pub(super) on_hold: bool,
+    pub(super) dtmf: Vec<DtmfView>,
+    pub(super) playback: Option<u64>,
+    pub(super) recordings: Vec<String>,
+    /// The recording in progress, if any.
+    pub(super) recording: Option<String>,
+    pub(super) stats: Option<MediaStatsView>,
+}
+
+impl CallMedia {
+    pub(super) fn remote_hold(&self) -> bool {
+        self.negotiated
+            .as_ref()
+            .is_some_and(Negotiated::is_remote_hold)
+    }
+}
+
+/// What `POST /v1/calls/{id}/play` asks for.
+#[derive(Debug, Clone)]
+pub struct PlayRequest {
+    /// The audio.
+    pub source: PlaySource,
+    /// Loop until stopped.
+    pub looped: bool,
+}
+
+/// What `POST /v1/calls/{id}/recording` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingControl {
+    /// Start a new recording.
+    Start(RecordMode),
+    /// Pause the running one.
+    Pause,
+    /// Resume it.
+    Resume,
+    /// Stop it.
+    Stop,
+}
+
+/// How `POST /v1/calls/{id}/dtmf` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtmfSend {
+    /// The account's `dtmf_mode`.
+    Account,
+    /// A given mode.
+    Mode(DtmfMode),
+}
+
+impl Core {
+    /// Settings for a new call's media session.
+    fn session_config(&mut self) -> SessionConfig {
+        let m = &self.config.media;
+        SessionConfig {
+            ssrc: self.rng.next_u32(),
+            initial_sequence: (self.rng.next_u32() & 0x7fff) as u16,
+            initial_timestamp: self.rng.next_u32(),
+            cname: format!("{:016x}@callwire", self.rng.next_u64()),
+            media_timeout: (m.timeout_secs > 0).then(|| Duration::from_secs(m.timeout_secs.into())),
+            jitter_min_ms: m.jitter_min_ms,
+            jitter_max_ms: m.jitter_max_ms,
+            detect_inband: m.detect_inband_dtmf,
+            rtcp_seed: self.rng.next_u64(),
+            ntp_at_start: ntp_now(),
+        }
+    }
+
+    /// Hands a call's RTP sockets to a new media task.
+    pub(super) fn start_media(&mut self, id: &str, ports: RtpPorts) {
+        let config = self.session_config();
+        self.outputs.push_back(Output::Media(MediaOp::Start {
+            call: id.to_owned(),
+            ports,
+            config,
+        }));
+    }
+
+    fn media_command(&mut self, id: &str, cmd: MediaCommand) {
+        self.outputs.push_back(Output::Media(MediaOp::Command {
+            call: id.to_owned(),
+            cmd,
+        }));
+    }
+
+    /// Records a new offer/answer outcome; the media task gets it once the
+    /// call is answered.
+    pub(super) fn set_negotiated(&mut self, id: &str, neg: Negotiated) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        call.codec = Some(neg.codec.name.to_string());
+        call.remote_rtp = Some(neg.remote_addr);
+        call.media.negotiated = Some(neg);
+        if call.state == CallState::Active {
+            self.push_stream(id);
+        }
+    }
+
+    /// Sends the negotiated stream to the call's media task.
+    pub(super) fn push_stream(&mut self, id: &str) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Some(neg) = call.media.negotiated.as_ref() else {
+            return;
+        };
+        let Some(codec) = Codec::from_spec(&neg.codec) else {
+            tracing::warn!(call = %id, codec = %neg.codec.name, "negotiated a codec the media engine lacks");
+            return;
+        };
+        let params = callwire_media::session::StreamParams {
+            remote_rtp: neg.remote_addr,
+            remote_rtcp: neg.remote_rtcp.unwrap_or(default_rtcp(neg.remote_addr)),
+            codec,
+            payload_type: neg.payload_type,
+            telephone_event_pt: neg.telephone_event_pt,
+            ptime_ms: neg.ptime,
+            direction: neg.direction,
+        };
+        call.media.streaming = true;
+        self.media_command(id, MediaCommand::Stream(params));
+    }
+
+    /// Ends a call's media task (on call end).
+    pub(super) fn stop_media(&mut self, id: &str) {
+        self.outputs.push_back(Output::Media(MediaOp::Stop {
+            call: id.to_owned(),
+        }));
+    }
+
+    /// A report from a call's media task.
+    pub(crate) fn on_media_event(&mut self, ev: CallMediaEvent, now: Instant) {
+        let id = ev.call;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        match ev.event {
+            MediaEvent::Session(SessionEvent::Dtmf(d)) => {
+                let method = match d.source {
+                    DtmfMethod::Rfc4733 => "rfc4733",
+                    DtmfMethod::Info => "info",
+                    DtmfMethod::Inband => "inband",
+                };
+                let at = Self::now_utc()
+                    - chrono::Duration::from_std(now.saturating_duration_since(d.start))
+                        .unwrap_or_default();
+                push_dtmf(
+                    &mut call.media.dtmf,
+                    DtmfView {
+                        digit: d.digit.as_char(),
+                        method,
+                        duration_ms: u32::try_from(d.duration.as_millis()).unwrap_or(u32::MAX),
+                        at,
+                    },
+                );
+                tracing::debug!(call = %id, digit = %d.digit.as_char(), method, "DTMF received");
+            }
+            MediaEvent::Session(SessionEvent::PlaybackFinished { id: p, .. }) => {
+                if call.media.playback == Some(p) {
+                    call.media.playback = None;
+                }
+            }
+            MediaEvent::Session(SessionEvent::MediaTimeout { silence }) => {
+                if call.state == CallState::Active {
+                    tracing::info!(call = %id, silence_ms = silence.as_millis() as u64, "no RTP; ending the call");
+                    let _ = self.send_bye(&id, Reason::MediaTimeout, now);
+                }
+            }
+            MediaEvent::Session(SessionEvent::DtmfSent | SessionEvent::RemoteBye) => {}
+            MediaEvent::Stats(s) => call.media.stats = Some(MediaStatsView::from(&s)),
+            MediaEvent::Recording(r) => {
+                if (r.state == "finished" || r.state == "failed")
+                    && call.media.recording.as_deref() == Some(r.id.as_str())
+                {
+                    call.media.recording = None;
+                }
+            }
+        }
+    }
+
+    /// A DTMF digit from a SIP INFO.
+    pub(super) fn on_info_dtmf(&mut self, id: &str, digit: char, duration_ms: u32) {
+        if let Some(call) = self.calls.get_mut(id) {
+            push_dtmf(
+                &mut call.media.dtmf,
+                DtmfView {
+                    digit,
+                    method: "info",
+                    duration_ms,
+                    at: Self::now_utc(),
+                },
+            );
+        }
+    }
+
+    fn active_call(&self, id: &str) -> Result<&Call, EngineError> {
+        let call = self
+            .calls
+            .get(id)
+            .ok_or_else(|| self.not_found_or_ended(id))?;
+        if call.state != CallState::Active {
+            return Err(EngineError::Conflict(format!(
+                "call {id} is {}, not active",
+                call.state.as_str()
+            )));
+        }
+        Ok(call)
+    }
+
+    /// `POST /v1/calls/{id}/play`.
+    pub(crate) fn play(&mut self, id: &str, req: PlayRequest) -> Result<CallView, EngineError> {
+        self.active_call(id)?;
+        self.playback_seq += 1;
+        let pid = self.playback_seq;
+        if let Some(call) = self.calls.get_mut(id) {
+            call.media.playback = Some(pid);
+        }
+        self.media_command(
+            id,
+            MediaCommand::Play {
+                id: pid,
+                source: req.source,
+                looped: req.looped,
+            },
+        );
+        self.get_call(id)
+    }
+
+    /// `POST /v1/calls/{id}/play/stop`.
+    pub(crate) fn stop_play(&mut self, id: &str) -> Result<CallView, EngineError> {
+        self.active_call(id)?;
+        if let Some(call) = self.calls.get_mut(id) {
+            call.media.playback = None;
+        }
+        self.media_command(id, MediaCommand::StopPlay);
+        self.get_call(id)
+    }
+
+    /// `POST /v1/calls/{id}/dtmf`.
+    pub(crate) fn send_dtmf(
+        &mut self,
+        id: &str,
+        digits: &str,
+        how: DtmfSend,
+        now: Instant,
+    ) -> Result<CallView, EngineError> {
+        let call = self.active_call(id)?;
+        callwire_media::dtmf::parse_send_sequence(digits)
+            .map_err(|e| EngineError::InvalidArgument(format!("digits: {e}")))?;
+        let mode = match how {
+            DtmfSend::Mode(m) => m,
+            DtmfSend::Account => self
+                .accounts
+                .get(&call.account)
+                .map(|a| a.settings().dtmf_mode)
+                .unwrap_or_default(),
+        };
+        let te = call
+            .media
+            .negotiated
+            .as_ref()
+            .and_then(|n| n.telephone_event_pt);
+        match mode {
+            DtmfMode::Info => self.send_info_dtmf(id, digits, now)?,
+            DtmfMode::Rfc4733 if te.is_none() && how == DtmfSend::Account => {
+                // The account asks for RFC 4733 but the peer has no telephone-event.
+                self.media_command(
+                    id,
+                    MediaCommand::SendDtmf {
+                        digits: digits.to_owned(),
+                        method: SendMethod::Inband,
+                    },
+                );
+            }
+            DtmfMode::Rfc4733 if te.is_none() => {
+                return Err(EngineError::Conflict(
+                    "the peer did not negotiate telephone-event (RFC 4733)".into(),
+                ))
+            }
+            DtmfMode::Rfc4733 | DtmfMode::Inband => {
+                let method = if mode == DtmfMode::Inband {
+                    SendMethod::Inband
+                } else {
+                    SendMethod::Rfc4733
+                };
+                self.media_command(
+                    id,
+                    MediaCommand::SendDtmf {
+                        digits: digits.to_owned(),
+                        method,
+                    },
+                );
+            }
+        }
+        self.get_call(id)
+    }
+
+    /// `POST /v1/calls/{id}/recording`; returns the recording id on start.
+    pub(crate) fn control_recording(
+        &mut self,
+        id: &str,
+        control: RecordingControl,
+    ) -> Result<(CallView, Option<String>), EngineError> {
+        let call = self.active_call(id)?;
+        let account = call.account.clone();
+        let running = call.media.recording.clone();
+        let made = call.media.recordings.len();
+        let new_id = match control {
+            RecordingControl::Start(mode) => {
+                if made >= MAX_RECORDINGS_PER_CALL {
+                    return Err(EngineError::Conflict(format!(
+                        "a call may make at most {MAX_RECORDINGS_PER_CALL} recordings"
+                    )));
+                }
+                let rid = uuid::Uuid::new_v4().to_string();
+                if let Some(call) = self.calls.get_mut(id) {
+                    call.media.recordings.push(rid.clone());
+                    call.media.recording = Some(rid.clone());
+                }
+                self.media_command(
+                    id,
+                    MediaCommand::RecordStart(RecordingStart {
+                        id: rid.clone(),
+                        account,
+                        mode,
+                    }),
+                );
+                Some(rid)
+            }
+            RecordingControl::Pause | RecordingControl::Resume | RecordingControl::Stop => {
+                if running.is_none() {
+                    return Err(EngineError::Conflict(format!(
+                        "call {id} is not being recorded"
+                    )));
+                }
+                let action = match control {
+                    RecordingControl::Pause => RecordAction::Pause,
+                    RecordingControl::Resume => RecordAction::Resume,
+                    _ => RecordAction::Stop,
+                };
+                if action == RecordAction::Stop {
+                    if let Some(call) = self.calls.get_mut(id) {
+                        call.media.recording = None;
+                    }
+                }
+                self.media_command(id, MediaCommand::Record(action));
+                None
+            }
+        };
+        Ok((self.get_call(id)?, new_id))
+    }
+}
+
+/// The wall clock as a 64-bit NTP timestamp (RFC 3550 §4).
+fn ntp_now() -> u64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    callwire_media::rtp::ntp_from_unix(unix)
+}
+
+fn push_dtmf(list: &mut Vec<DtmfView>, d: DtmfView) {
+    if list.len() >= MAX_DTMF_KEPT {
+        list.remove(0);
+    }
+    list.push(d);
+}
