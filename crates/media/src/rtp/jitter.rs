@@ -1,28 +1,6 @@
-//! Adaptive jitter buffer for one received audio stream.
-//!
-//! Packets go in with [`JitterBuffer::push`] as they arrive; the playout
-//! side calls [`JitterBuffer::pop`] whenever the decoder needs the next frame
-//! (once per tick when the sender's packets are as long as the tick). Playout
-//! follows RTP timestamps, not sequence numbers: the position advances by
-//! what was played, so packets of any length play in order, and sequence
-//! numbers serve only to tell a loss (a gap in sequence) from silence (a gap
-//! in timestamps only, RFC 3551 §4.1).
-//!
-//! Delay control. Each packet's transit (arrival on the media clock minus
-//! its timestamp) feeds a mean and a peak estimate; the target delay is
-//! `peak - mean + one frame`, clamped to the configured bounds. The peak
-//! jumps at once on a delayed or late packet and decays with a time constant
-//! of about 256 packets, so the delay grows fast and shrinks slowly. Growth
-//! happens where it costs least: when the next frame is missing and we are
-//! playing ahead of the target, a concealment frame is inserted instead of
-//! declaring the packet lost; at a talkspurt start the silence is lengthened.
-//! Shrinking happens by shortening silences; inside a talkspurt a frame is
-//! dropped only when the delay is far above target (more than 80 ms and
-//! four frames, at most one frame per 500 ms, for streams that never pause)
-//! or above the configured maximum (after a burst).
-//!
-//! Storage is a fixed ring of slots whose byte buffers are reused, so a
-//! warmed-up buffer does not allocate. No clock is read: `now` is passed in.
+//! The adaptive jitter buffer for one received audio stream: reordering,
+//! loss and silence detection, delay adaptation, bounded storage. Sans-IO:
+//! arrival and playout times are passed in.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -190,8 +168,39 @@ enum Action {
     Idle,
 }
 
-/// An adaptive jitter buffer for one audio stream; see the [module
-/// documentation](self).
+/// An adaptive jitter buffer for one audio stream.
+///
+/// Packets go in with [`JitterBuffer::push`] as they arrive; the playout
+/// side calls [`JitterBuffer::pop`] whenever the decoder needs the next frame
+/// (once per tick when the sender's packets are as long as the tick). Playout
+/// follows RTP timestamps, not sequence numbers: the position advances by
+/// what was played, so packets of any length play in order, and sequence
+/// numbers serve only to tell a loss (a gap in sequence) from silence (a gap
+/// in timestamps only, RFC 3551 §4.1).
+///
+/// Delay control. Each packet's transit (arrival on the media clock minus
+/// its timestamp) feeds a mean and a peak estimate; the target delay is
+/// `peak - mean + one frame`, clamped to the configured bounds. The peak
+/// jumps at once on a delayed or late packet and decays with a time constant
+/// of about 256 packets, so the delay grows fast and shrinks slowly. Growth
+/// happens where it costs least: when the next frame is missing and we are
+/// playing ahead of the target, a concealment frame is inserted instead of
+/// declaring the packet lost; at a talkspurt start the silence is lengthened.
+/// Shrinking happens by shortening silences; inside a talkspurt a frame is
+/// dropped only when the delay is far above target (more than 80 ms and
+/// four frames, at most one frame per 500 ms, for streams that never pause)
+/// or above the configured maximum (after a burst).
+///
+/// Resynchronization. A packet from another SSRC, or more than 3000
+/// sequence numbers or 2 s (or twice the maximum delay) of transit away from
+/// the stream, is dropped unless the next one confirms it (same SSRC, next
+/// sequence number); then the buffer is flushed and restarts on the new
+/// stream, keeping its adapted delay. Packets far behind schedule are
+/// dropped as late (a backlog after an outage) unless nothing else arrives
+/// for a second (timestamps restarted backwards).
+///
+/// Storage is a fixed pool of slots kept in timestamp order, whose byte
+/// buffers are reused, so a warmed-up buffer does not allocate.
 #[derive(Debug, Clone)]
 pub struct JitterBuffer {
     clock_rate: u32,

@@ -4,7 +4,8 @@
 //! The parser checks every length against the buffer and rejects the whole
 //! compound on the first malformed packet (Appendix A.2). It does not insist
 //! that the compound starts with SR or RR, so reduced-size RTCP (RFC 5506)
-//! and feedback-only packets are read too. APP (204), feedback and unknown
+//! and feedback-only packets are read too, and it accepts padding on any
+//! packet, not only the last. APP (204), feedback and unknown
 //! packet types come out as [`RtcpPacket::Other`] so the caller can skip them.
 
 use super::error::RtcpError;
