@@ -130,10 +130,37 @@ fn every_digit_at_8k() {
 }
 
 #[test]
-fn every_digit_at_16k() {
-    for d in Digit::ALL {
-        let pcm = sequence(16000, &d.to_string(), MS(80), MS(80));
-        assert_eq!(digits(&detect(16000, &pcm)), d.to_string(), "digit {d}");
+fn every_digit_at_wideband_rates() {
+    for rate in [16000, 24000, 32000, 48000] {
+        for d in Digit::ALL {
+            let pcm = sequence(rate, &d.to_string(), MS(80), MS(80));
+            assert_eq!(
+                digits(&detect(rate, &pcm)),
+                d.to_string(),
+                "digit {d} at {rate} Hz"
+            );
+        }
+        let (lo, hi) = Digit::Five.frequencies();
+        let short = concat(&[
+            silence(rate, MS(30)),
+            dual(rate, lo, hi, -7.0, -5.0, MS(20)),
+            silence(rate, MS(80)),
+        ]);
+        assert_eq!(
+            digits(&detect(rate, &to_pcm(&short))),
+            "",
+            "20 ms at {rate} Hz"
+        );
+        let off = concat(&[
+            silence(rate, MS(30)),
+            dual(rate, lo * 1.05, hi, -7.0, -5.0, MS(80)),
+            silence(rate, MS(80)),
+        ]);
+        assert_eq!(
+            digits(&detect(rate, &to_pcm(&off))),
+            "",
+            "5 % off at {rate} Hz"
+        );
     }
 }
 

@@ -407,7 +407,7 @@ impl Detector {
         let run_start = self.pos.saturating_sub(3 * self.half as u64);
         self.candidate = match (hit, self.candidate) {
             (Some(d), Some(c)) if c.digit == d => Some(Candidate {
-                run: c.run + 1,
+                run: c.run.saturating_add(1),
                 ..c
             }),
             (Some(d), _) => Some(Candidate {
@@ -456,7 +456,8 @@ impl Detector {
     /// The time of sample number `pos`, given the time of sample `ref_pos`.
     fn instant_of(&self, pos: u64, (at, ref_pos): (Instant, u64)) -> Instant {
         if pos >= ref_pos {
-            at + samples_to_duration(pos - ref_pos, self.sample_rate)
+            at.checked_add(samples_to_duration(pos - ref_pos, self.sample_rate))
+                .unwrap_or(at)
         } else {
             let back = samples_to_duration(ref_pos - pos, self.sample_rate);
             at.checked_sub(back).unwrap_or(at)

@@ -251,7 +251,7 @@ impl Receiver {
     /// When [`handle_timeout`](Self::handle_timeout) should be called next:
     /// the time at which the event in progress is given up as ended.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.current.map(|a| a.last_heard + self.config.timeout)
+        self.current.and_then(|a| self.deadline(&a))
     }
 
     /// Ends the event in progress if it has gone silent for the timeout and
@@ -259,7 +259,10 @@ impl Receiver {
     /// [`poll_event`](Self::poll_event)).
     pub fn handle_timeout(&mut self, now: Instant) -> Option<DigitEvent> {
         if let Some(active) = self.current {
-            if now >= active.last_heard + self.config.timeout {
+            if self
+                .deadline(&active)
+                .is_some_and(|deadline| now >= deadline)
+            {
                 self.current = None;
                 self.finish(active, false);
             }
@@ -274,6 +277,12 @@ impl Receiver {
             self.finish(active, false);
         }
         self.queue.pop_front()
+    }
+
+    /// When `active` is given up without an end packet (`None`: never, if
+    /// the timeout is too large to represent).
+    fn deadline(&self, active: &Active) -> Option<Instant> {
+        active.last_heard.checked_add(self.config.timeout)
     }
 
     fn on_block(
@@ -651,7 +660,8 @@ impl Sender {
     /// `None` to send audio. `rtp_timestamp` is the timestamp this frame's
     /// audio packet would carry.
     pub fn poll(&mut self, rtp_timestamp: u32) -> Option<EventPacket> {
-        let frame = u64::from(self.config.frame_samples);
+        // A zero frame size would stall every tone and pause.
+        let frame = u64::from(self.config.frame_samples.max(1));
         loop {
             match self.state {
                 SendState::Idle => match self.queue.pop_front()? {
