@@ -118,6 +118,13 @@ impl Engine {
             .await
     }
 
+    /// Puts an active call on hold (`true`: re-INVITE with `sendonly`) or
+    /// resumes it (`false`: `sendrecv`).
+    pub async fn hold(&self, id: &str, hold: bool) -> Result<CallView, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Hold { id, hold, reply }).await
+    }
+
     /// Recordings, newest first, optionally of one call.
     pub async fn list_recordings(
         &self,

@@ -7,17 +7,28 @@ fn speech_like(rate: u32, n: usize) -> Vec<i16> {
     (0..n)
         .map(|i| {
             let t = i as f64 / f64::from(rate);
-            [(230.0, 3000.0), (710.0, 2500.0), (1390.0, 2000.0), (2270.0, 1500.0)]
-                .iter()
-                .map(|(f, a)| a * (std::f64::consts::TAU * f * t).sin())
-                .sum::<f64>() as i16
+            [
+                (230.0, 3000.0),
+                (710.0, 2500.0),
+                (1390.0, 2000.0),
+                (2270.0, 1500.0),
+            ]
+            .iter()
+            .map(|(f, a)| a * (std::f64::consts::TAU * f * t).sin())
+            .sum::<f64>() as i16
         })
         .collect()
 }
 
 fn codecs(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame_20ms");
-    for codec in [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::Opus, Codec::L16(L16Rate::Hz16000)] {
+    for codec in [
+        Codec::Pcmu,
+        Codec::Pcma,
+        Codec::G722,
+        Codec::Opus,
+        Codec::L16(L16Rate::Hz16000),
+    ] {
         let n = codec.samples_per_frame(20);
         let pcm = speech_like(codec.pcm_rate(), n);
         let mut enc = Encoder::new(codec).unwrap();

@@ -1,4 +1,4 @@
-//! `/v1/calls/{id}/…` media controls: play and stop, DTMF, recording.
+//! `/v1/calls/{id}/…` media controls: play and stop, DTMF, recording, hold and resume.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -118,4 +118,18 @@ pub(super) async fn recording(
         status,
         axum::Json(serde_json::json!({ "recording": recording, "call": call })),
     ))
+}
+
+pub(super) async fn hold(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CallView>, ApiError> {
+    Ok(axum::Json(state.engine.hold(&id, true).await?))
+}
+
+pub(super) async fn resume(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CallView>, ApiError> {
+    Ok(axum::Json(state.engine.hold(&id, false).await?))
 }

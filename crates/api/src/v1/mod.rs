@@ -31,6 +31,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls/{id}/play/stop", post(media::stop_play))
         .route("/v1/calls/{id}/dtmf", post(media::dtmf))
         .route("/v1/calls/{id}/recording", post(media::recording))
+        .route("/v1/calls/{id}/hold", post(media::hold))
+        .route("/v1/calls/{id}/resume", post(media::resume))
         .route("/v1/recordings", get(recordings::list))
         .route(
             "/v1/recordings/{id}",

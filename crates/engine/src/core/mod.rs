@@ -109,6 +109,11 @@ pub(crate) enum Command {
         control: calls::RecordingControl,
         reply: Reply<(CallView, Option<String>)>,
     },
+    Hold {
+        id: String,
+        hold: bool,
+        reply: Reply<CallView>,
+    },
     Shutdown {
         grace: Duration,
         reply: oneshot::Sender<()>,
@@ -176,6 +181,8 @@ pub(crate) enum ClientPurpose {
     InDialog(String),
     /// An INFO carrying one DTMF digit; the next waits for its answer.
     DtmfInfo(String),
+    /// Our re-INVITE (hold/resume).
+    ReInvite(String),
     /// A REGISTER of an account.
     Register(String),
 }
@@ -195,6 +202,8 @@ pub(crate) enum CoreTimer {
     Guard(String),
     /// A registration's own deadline.
     Registration(String),
+    /// Re-send a re-INVITE after a 491 (glare).
+    ReInviteRetry(String),
 }
 
 /// The core's state.
@@ -338,6 +347,7 @@ impl Core {
                 CoreTimer::Reap(id) => self.reap(&id),
                 CoreTimer::Guard(id) => self.on_guard(&id, now),
                 CoreTimer::Registration(id) => self.on_registration_timeout(&id, now),
+                CoreTimer::ReInviteRetry(id) => self.on_reinvite_retry(&id, now),
             }
             self.drain_tx(now);
         }
@@ -523,6 +533,7 @@ impl Core {
             ClientPurpose::Bye(id) | ClientPurpose::Cancel(id) => self.finish_call(&id, now),
             ClientPurpose::InDialog(_) => {}
             ClientPurpose::DtmfInfo(id) => self.next_info_dtmf(&id, now),
+            ClientPurpose::ReInvite(id) => self.on_reinvite_failure(&id, now),
             ClientPurpose::Register(account) => self.on_register_failure(&account, now),
         }
     }
@@ -548,6 +559,7 @@ impl Core {
                     self.next_info_dtmf(&id, now);
                 }
             }
+            ClientPurpose::ReInvite(id) => self.on_reinvite_response(&id, &resp, now),
             ClientPurpose::Register(account) => self.on_register_response(&account, &resp, now),
         }
     }
@@ -628,6 +640,9 @@ impl Core {
             Command::Recording { id, control, reply } => {
                 let _ = reply.send(self.control_recording(&id, control));
             }
+            Command::Hold { id, hold, reply } => {
+                let _ = reply.send(self.set_hold(&id, hold, now));
+            }
             Command::Shutdown { .. } => {
                 // Handled by the driver, which owns the grace period.
             }
@@ -666,7 +681,7 @@ impl Core {
 }
 
 fn purpose_is_invite(p: &ClientPurpose) -> bool {
-    matches!(p, ClientPurpose::Invite(_))
+    matches!(p, ClientPurpose::Invite(_) | ClientPurpose::ReInvite(_))
 }
 
 /// The IP RTP sockets bind on: the SIP bind address unless it is unspecified.

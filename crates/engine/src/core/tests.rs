@@ -968,3 +968,168 @@ fn registrar_resolution_sends_the_register_at_once() {
         .count();
     assert_eq!(registers, 1, "the REGISTER goes out at once");
 }
+
+// ----- media control through SIP: hold/resume, INFO DTMF, media timeout -----
+
+fn hold(core: &mut Core, now: Instant, id: &str, on: bool) -> Result<CallView, EngineError> {
+    let id = id.to_owned();
+    ask(core, now, |reply| Command::Hold {
+        id,
+        hold: on,
+        reply,
+    })
+}
+
+/// The SDP bodies of the messages `from_a` sent with this label, in order.
+fn sdp_bodies(net: &Net, from_a: bool, what: &str) -> Vec<String> {
+    let src = if from_a { addr(A_IP) } else { addr(B_IP) };
+    net.log
+        .iter()
+        .filter(|p| p.from == src && label(&p.message) == what)
+        .map(|p| {
+            let body = match &p.message {
+                Message::Request(r) => &r.body,
+                Message::Response(r) => &r.body,
+            };
+            String::from_utf8_lossy(body).into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn hold_and_resume_renegotiate_the_direction() {
+    let mut net = Net::new(10, calls(60, 60), calls(60, 60), true);
+    let a_id = net.place_call(None).id;
+    let b_id = net.b_incoming().expect("B answered").id;
+    let now = net.now();
+    let v = hold(&mut net.a, now, &a_id, true).expect("hold accepted");
+    assert!(v.on_hold, "the view shows the hold at once");
+    net.pump();
+    let invites = sdp_bodies(&net, true, "INVITE");
+    assert_eq!(invites.len(), 2, "the call's INVITE and the re-INVITE");
+    assert!(invites[1].contains("a=sendonly"), "{}", invites[1]);
+    let answers = sdp_bodies(&net, false, "200 INVITE");
+    assert!(
+        answers.last().is_some_and(|a| a.contains("a=recvonly")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        net.count_sent(true, "ACK"),
+        2,
+        "the re-INVITE's 2xx is ACKed"
+    );
+    assert!(net.a_call(&a_id).on_hold);
+    assert!(net.b_call(&b_id).remote_hold);
+    // The o= version goes up with every new offer (RFC 3264 §8).
+    let version = |sdp: &str| {
+        sdp.lines()
+            .find(|l| l.starts_with("o="))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert!(version(&invites[1]) > version(&invites[0]));
+    // Holding twice changes nothing and sends nothing.
+    let now = net.now();
+    hold(&mut net.a, now, &a_id, true).expect("idempotent");
+    net.pump();
+    assert_eq!(net.count_sent(true, "INVITE"), 2);
+
+    let now = net.now();
+    let v = hold(&mut net.a, now, &a_id, false).expect("resume accepted");
+    assert!(!v.on_hold);
+    net.pump();
+    let invites = sdp_bodies(&net, true, "INVITE");
+    assert!(invites[2].contains("a=sendrecv"), "{}", invites[2]);
+    assert!(!net.b_call(&b_id).remote_hold);
+    assert!(!net.a_call(&a_id).on_hold);
+    assert_eq!(net.a_call(&a_id).state, CallState::Active);
+}
+
+#[test]
+fn hold_glare_is_retried_after_491() {
+    let mut net = Net::new(11, calls(60, 60), calls(60, 60), true);
+    let a_id = net.place_call(None).id;
+    let b_id = net.b_incoming().expect("B answered").id;
+    // Both sides hold at the same moment: each re-INVITE meets the other's.
+    let now = net.now();
+    hold(&mut net.a, now, &a_id, true).expect("A holds");
+    hold(&mut net.b, now, &b_id, true).expect("B holds");
+    net.pump();
+    assert!(net.count_sent(true, "491 INVITE") + net.count_sent(false, "491 INVITE") >= 1);
+    // Within the RFC's retry window (at most 4 s) both holds go through.
+    let done = net.run_until(Duration::from_secs(10), |n| {
+        let (a, b) = (n.a_call(&a_id), n.b_call(&b_id));
+        a.on_hold && b.on_hold && a.remote_hold && b.remote_hold
+    });
+    assert!(done, "{:?}", net.sent(true));
+    assert_eq!(net.a_call(&a_id).state, CallState::Active);
+    assert_eq!(net.b_call(&b_id).state, CallState::Active);
+}
+
+#[test]
+fn hold_needs_an_active_call() {
+    let mut net = Net::new(12, calls(60, 60), calls(60, 60), false);
+    let a_id = net.place_call(None).id;
+    let now = net.now();
+    let err = hold(&mut net.a, now, &a_id, true).expect_err("ringing call");
+    assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
+    let err = hold(&mut net.a, now, "no-such-call", true).expect_err("unknown call");
+    assert!(matches!(err, EngineError::NotFound { .. }), "{err:?}");
+}
+
+#[test]
+fn info_dtmf_arrives_in_order_one_request_at_a_time() {
+    let mut net = Net::new(13, calls(60, 60), calls(60, 60), true);
+    let a_id = net.place_call(None).id;
+    let b_id = net.b_incoming().expect("B answered").id;
+    // Block B's answers to INFO at first: A must not send the next digit before
+    // the previous one is answered.
+    net.block = vec!["200 INFO"];
+    let now = net.now();
+    let id = a_id.clone();
+    ask(&mut net.a, now, |reply| Command::SendDtmf {
+        id,
+        digits: "1,2#".into(),
+        how: super::calls::DtmfSend::Mode(crate::model::account::DtmfMode::Info),
+        reply,
+    })
+    .expect("DTMF accepted");
+    net.pump();
+    assert_eq!(net.count_sent(true, "INFO"), 1, "{:?}", net.sent(true));
+    net.block.clear();
+    net.run_until(Duration::from_secs(20), |n| n.b_call(&b_id).dtmf.len() >= 3);
+    let b = net.b_call(&b_id);
+    let digits: String = b.dtmf.iter().map(|d| d.digit).collect();
+    assert_eq!(digits, "12#", "{:?}", b.dtmf);
+    assert!(b.dtmf.iter().all(|d| d.method == "info"));
+    assert_eq!(
+        net.count_sent(false, "200 INFO"),
+        3 + 1,
+        "one retransmitted 200 for the first INFO"
+    );
+}
+
+#[test]
+fn media_timeout_ends_the_call_with_bye() {
+    let mut net = Net::new(14, calls(60, 60), calls(60, 60), true);
+    let a_id = net.place_call(None).id;
+    let b_id = net.b_incoming().expect("B answered").id;
+    let now = net.now();
+    net.a.on_media_event(
+        crate::driver::media::CallMediaEvent {
+            call: a_id.clone(),
+            event: crate::driver::media::MediaEvent::Session(
+                callwire_media::session::SessionEvent::MediaTimeout {
+                    silence: Duration::from_secs(30),
+                },
+            ),
+        },
+        now,
+    );
+    net.pump();
+    assert_eq!(net.count_sent(true, "BYE"), 1);
+    let a = net.a_call(&a_id);
+    assert!(ended(&a), "{a:?}");
+    assert_eq!(a.reason, Reason::MediaTimeout);
+    assert!(ended(&net.b_call(&b_id)));
+}

@@ -36,6 +36,16 @@ pub(crate) struct CallMedia {
     /// The recording in progress, if any.
     pub(super) recording: Option<String>,
     pub(super) stats: Option<MediaStatsView>,
+    /// Our re-INVITE in progress.
+    pub(super) reinvite: Option<ReInvite>,
+    /// After a 491: the hold state to offer again when the glare timer fires.
+    pub(super) glare_retry: Option<bool>,
+}
+
+/// Our re-INVITE in progress: its offer and what it asks for.
+pub(crate) struct ReInvite {
+    pub(super) offer: callwire_media::sdp::SessionDescription,
+    pub(super) hold: bool,
 }
 
 impl CallMedia {
@@ -160,6 +170,12 @@ impl Core {
 
     /// A report from a call's media task.
     pub(crate) fn on_media_event(&mut self, ev: CallMediaEvent, now: Instant) {
+        self.media_event(ev, now);
+        // A media timeout sends a BYE: hand it to the wire now.
+        self.drain_tx(now);
+    }
+
+    fn media_event(&mut self, ev: CallMediaEvent, now: Instant) {
         let id = ev.call;
         let Some(call) = self.calls.get_mut(&id) else {
             return;

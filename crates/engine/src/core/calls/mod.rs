@@ -7,6 +7,7 @@
 //! from (the next hop we already talk to). No DNS happens inside a dialog.
 
 mod control;
+mod hold;
 mod in_dialog;
 mod incoming;
 mod media;
