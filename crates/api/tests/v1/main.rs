@@ -5,4 +5,5 @@ mod accounts;
 mod auth;
 mod calls;
 mod hostile;
+mod media;
 mod support;
