@@ -92,6 +92,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let media = config.media.clone();
+        media::close_interrupted_recordings(&store, &media.recordings_dir()).await?;
         let (bindings, join) = driver::start(config, store.clone(), rx).await?;
         Ok(Engine {
             commands,

@@ -203,6 +203,65 @@ impl Engine {
     }
 }
 
+/// After a restart: recordings the previous process left `recording` or
+/// `paused` (it crashed or was killed) are closed. Their WAV files are valid up
+/// to the last flush (the header is rewritten every second); the duration is
+/// read from that header. A missing file marks the recording `failed`.
+pub(crate) async fn close_interrupted_recordings(
+    store: &callwire_store::Store,
+    dir: &Path,
+) -> Result<usize, EngineError> {
+    let unfinished = store.unfinished_recordings().await?;
+    let n = unfinished.len();
+    for mut r in unfinished {
+        let path = dir.join(safe_name(&r.file).unwrap_or("-"));
+        let header = tokio::task::spawn_blocking(move || wav_data_bytes(&path))
+            .await
+            .ok()
+            .flatten();
+        match header {
+            Some((data_bytes, file_bytes, modified)) => {
+                let frame_bytes = 2 * u64::from(r.channels.max(1));
+                let frames = data_bytes / frame_bytes;
+                r.duration_ms = frames * 1000 / u64::from(r.sample_rate.max(1));
+                r.bytes = file_bytes;
+                r.state = "finished".into();
+                r.ended_at = Some(modified);
+            }
+            None => {
+                r.state = "failed".into();
+                r.ended_at = Some(chrono::Utc::now());
+            }
+        }
+        tracing::info!(recording = %r.id, state = %r.state, duration_ms = r.duration_ms, "closed a recording interrupted by a restart");
+        store.upsert_recording(&r).await?;
+    }
+    Ok(n)
+}
+
+/// The data chunk size a canonical 44-byte WAV header declares, the file's
+/// size and modification time.
+fn wav_data_bytes(path: &Path) -> Option<(u64, u64, chrono::DateTime<chrono::Utc>)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    let mut head = [0u8; 44];
+    f.read_exact(&mut head).ok()?;
+    if head.get(0..4)? != b"RIFF" || head.get(8..12)? != b"WAVE" || head.get(36..40)? != b"data" {
+        return None;
+    }
+    let size = u32::from_le_bytes(head.get(40..44)?.try_into().ok()?);
+    let modified = meta
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from)?;
+    Some((
+        u64::from(size).min(meta.len().saturating_sub(44)),
+        meta.len(),
+        modified,
+    ))
+}
+
 enum PromptError {
     NotFound,
     Invalid(String),
@@ -242,5 +301,95 @@ fn safe_name(name: &str) -> Result<&str, EngineError> {
         Err(EngineError::InvalidArgument(format!(
             "{name:?} is not a plain file name"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callwire_media::audio::{RecordLayout, WavRecorder};
+    use std::io::Write;
+
+    fn record(id: &str, state: &str) -> RecordingRecord {
+        RecordingRecord {
+            id: id.into(),
+            call_id: "c".into(),
+            account: "default".into(),
+            state: state.into(),
+            mode: "mixed".into(),
+            file: format!("{id}.wav"),
+            sample_rate: 8000,
+            channels: 1,
+            duration_ms: 0,
+            bytes: 0,
+            started_at: chrono::Utc::now(),
+            ended_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn interrupted_recordings_are_closed_from_their_flushed_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = callwire_store::Store::open_memory().await.unwrap();
+        // A recording the "crashed" process flushed after 1.5 s of audio, then
+        // wrote more samples it never flushed into the header.
+        let path = dir.path().join("crashed.wav");
+        let mut w = WavRecorder::new(
+            std::fs::File::create(&path).unwrap(),
+            8000,
+            RecordLayout::Mono,
+        )
+        .unwrap();
+        w.write_mono(&vec![1000i16; 12_000]).unwrap();
+        w.flush().unwrap();
+        std::mem::forget(w);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(&[0u8; 3200]).unwrap();
+        drop(f);
+        store
+            .upsert_recording(&record("crashed", "recording"))
+            .await
+            .unwrap();
+        store
+            .upsert_recording(&record("gone", "paused"))
+            .await
+            .unwrap();
+        let mut done = record("done", "finished");
+        done.duration_ms = 42;
+        store.upsert_recording(&done).await.unwrap();
+
+        let n = close_interrupted_recordings(&store, dir.path())
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let crashed = store.get_recording("crashed").await.unwrap().unwrap();
+        assert_eq!(crashed.state, "finished");
+        assert_eq!(
+            crashed.duration_ms, 1500,
+            "from the flushed header, not the file size"
+        );
+        assert!(crashed.ended_at.is_some());
+        let gone = store.get_recording("gone").await.unwrap().unwrap();
+        assert_eq!(gone.state, "failed");
+        let done = store.get_recording("done").await.unwrap().unwrap();
+        assert_eq!(done.duration_ms, 42, "finished recordings are left alone");
+        // The file still reads as a valid WAV of the flushed length.
+        let wav = callwire_media::audio::read_wav(
+            std::fs::File::open(&path).unwrap(),
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(wav.samples.len(), 12_000);
+    }
+
+    #[test]
+    fn only_plain_names_are_files() {
+        for bad in ["", ".", "..", "../x.wav", "a/b", "a\\b", ".hidden", "x\0y"] {
+            assert!(safe_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(safe_name("hello-1.wav").unwrap(), "hello-1.wav");
     }
 }
