@@ -209,6 +209,12 @@ fn hostile_rtp_and_rtcp_during_a_call() {
     );
     cw.assert_running();
     let m = &after_bad["media"];
+    eprintln!(
+        "sent {} malformed RTP, {} malformed RTCP, {} unknown-PT datagrams; media: {m}",
+        bad_rtp.len(),
+        bad_rtcp.len(),
+        unknown.len()
+    );
     assert_eq!(
         m["malformed"].as_u64(),
         Some(expected),

@@ -246,6 +246,7 @@ fn rfc2833_pcaps_give_digits_in_order() {
         .iter()
         .map(|d| d["digit"].as_str().unwrap_or("?").to_string())
         .collect();
+    eprintln!("dtmf: {}", ended["dtmf"]);
     assert_eq!(digits, "123#", "digits received: {}", ended["dtmf"]);
     for d in dtmf {
         assert_eq!(d["method"], "rfc4733", "{d}");
@@ -288,6 +289,10 @@ fn silent_peer_is_hung_up_after_media_timeout() {
 
     let ended = cw.wait_call_state(&id, "terminated", Duration::from_secs(10));
     let took = answered.elapsed();
+    eprintln!(
+        "call ended {took:?} after it was seen active: reason {}",
+        ended["reason"]
+    );
     assert_eq!(ended["reason"], "MediaTimeout", "{ended}");
     assert!(
         took >= Duration::from_millis(1_800) && took <= Duration::from_millis(4_000),

@@ -35,7 +35,7 @@ pub fn free_media_port() -> u16 {
     for _ in 0..200 {
         // Linux hands out odd ports for bind(0): take the even one below.
         let p = free_port() & !1;
-        if p < 1024 || p > 65_000 {
+        if !(1024..=65_000).contains(&p) {
             continue;
         }
         let all_free = (0..4).all(|i| UdpSocket::bind(("127.0.0.1", p + i)).is_ok());
@@ -283,7 +283,7 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Wav, String> {
                     "format {format} with {bits} bits, expected PCM 16-bit"
                 ));
             }
-            if channels == 0 || size % (2 * usize::from(channels)) != 0 {
+            if channels == 0 || !size.is_multiple_of(2 * usize::from(channels)) {
                 return Err(format!(
                     "data size {size} is not whole frames of {channels} channels"
                 ));
