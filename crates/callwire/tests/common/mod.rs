@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod kamailio;
+pub mod media;
 pub mod netns;
 pub mod sip;
 pub mod sipp;
