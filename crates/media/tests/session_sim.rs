@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use callwire_media::audio::{goertzel_power, ToneSpec};
 use callwire_media::codec::{Codec, L16Rate};
-use callwire_media::dtmf::{Digit, Method};
+use callwire_media::dtmf::Method;
 use callwire_media::rtp::{parse_compound, RtcpPacket, RtpHeader};
 use callwire_media::sdp::Direction;
 use callwire_media::session::{
@@ -486,5 +486,578 @@ fn tone_end_to_end_opus() {
 fn tone_end_to_end_l16() {
     for rate in [L16Rate::Hz8000, L16Rate::Hz16000, L16Rate::Hz48000] {
         tone_end_to_end(Codec::L16(rate));
+    }
+}
+
+// ---------------------------------------------------------------- 2. PCM playback
+
+fn pcmu_pair() -> Net {
+    let mut net = Net::pair(Link::default());
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.b.s.set_recording(Some(RecordMode::Mixed));
+    net
+}
+
+fn finished(peer: &Peer) -> Vec<(u64, bool)> {
+    peer.events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::PlaybackFinished { id, stopped } => Some((*id, *stopped)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The recording of a PCMU session started at 0 between two times.
+fn rec_8k(rec: &[i16], from: Duration, to: Duration) -> &[i16] {
+    let idx = |d: Duration| ((d.as_millis() as usize) * 8).min(rec.len());
+    &rec[idx(from)..idx(to)]
+}
+
+#[test]
+fn pcm_at_16k_is_resampled_into_a_pcmu_call() {
+    let mut net = pcmu_pair();
+    net.run_until(ms(100));
+    let buf: Arc<[i16]> = sine(440.0, 16000, 16000, 8000.0).into();
+    net.a.s.play(1, PlaySource::Pcm { samples: buf, rate: 16000 }, false);
+    net.run_until(ms(1600));
+
+    let rec = &net.b.left;
+    let (first, last) = tone_span(rec, 8000, 440.0).expect("no 440 Hz");
+    let dur = (last - first) as f64 / 8000.0;
+    assert!((dur - 1.0).abs() <= 0.060, "played {dur} s");
+    let mid = &rec[first + 2000..last - 2000];
+    let f = dominant_freq(mid, 8000, 200.0, 3400.0, 5.0);
+    let f = dominant_freq(mid, 8000, f - 5.0, f + 5.0, 0.5);
+    assert!((f - 440.0).abs() <= 8.8, "dominant {f} Hz");
+    // Twice the frequency is what a missing resampler would give.
+    assert!(goertzel_power(mid, 8000, 440.0) > 100.0 * goertzel_power(mid, 8000, 880.0));
+    assert_eq!(finished(&net.a), vec![(1, false)]);
+}
+
+#[test]
+fn looped_pcm_plays_until_stopped() {
+    let mut net = pcmu_pair();
+    net.run_until(ms(100));
+    // 250 ms of 440 Hz (110 whole cycles), so the loop has no seam.
+    let buf: Arc<[i16]> = sine(440.0, 16000, 4000, 8000.0).into();
+    net.a.s.play(2, PlaySource::Pcm { samples: buf, rate: 16000 }, true);
+    net.run_until(ms(3000));
+    assert_eq!(finished(&net.a), vec![], "a looped playback ended by itself");
+    // Still playing 11 loops later, with no gap anywhere.
+    for frame in rec_8k(&net.b.left, ms(300), ms(2900)).chunks(160) {
+        assert!(rms(frame) > 4000.0, "gap in the looped playback: RMS {}", rms(frame));
+    }
+    let tail = rec_8k(&net.b.left, ms(2500), ms(2900));
+    assert!((dominant_freq(tail, 8000, 400.0, 480.0, 1.0) - 440.0).abs() <= 8.8);
+
+    net.a.s.stop_playback();
+    net.drain();
+    assert_eq!(finished(&net.a), vec![(2, true)]);
+    net.a.s.stop_playback();
+    net.run_until(ms(3600));
+    assert_eq!(finished(&net.a), vec![(2, true)], "stopped twice");
+    let after = rec_8k(&net.b.left, ms(3300), ms(3600));
+    assert!(rms(after) < 100.0, "still audible after stop: {}", rms(after));
+
+    // Replacing a playback reports the old one as stopped.
+    let spec = ToneSpec::parse("!1000/5000").unwrap();
+    net.a.s.play(3, PlaySource::Tone(spec.clone()), false);
+    net.run_for(ms(100));
+    net.a.s.play(4, PlaySource::Tone(spec), false);
+    net.run_for(ms(100));
+    assert_eq!(finished(&net.a), vec![(2, true), (3, true)]);
+}
+
+// ---------------------------------------------------------------- 3. DTMF
+
+fn dtmf_run(net: &mut Net, digits: &str, method: SendMethod) {
+    net.run_until(ms(200));
+    net.a.s.send_dtmf(digits, method).unwrap();
+    net.run_until(ms(3000));
+}
+
+fn expect_digits(peer: &Peer, digits: &str, method: Method) {
+    let want: Vec<_> = digits.chars().map(|c| (c, method)).collect();
+    assert_eq!(peer.dtmf(), want);
+}
+
+#[test]
+fn rfc4733_digits_arrive_once_in_order() {
+    let mut net = pcmu_pair();
+    dtmf_run(&mut net, "159#", SendMethod::Rfc4733);
+    expect_digits(&net.b, "159#", Method::Rfc4733);
+    assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1);
+    // The events travel on the telephone-event payload type.
+    let events = net.a.rtp_sent().filter(|s| s.rtp_header().unwrap().payload_type == TEL_EVENT_PT);
+    assert!(events.count() >= 4 * 5, "100 ms per digit at 20 ms ptime");
+    // The digits carry sensible durations (100 ms sent).
+    for (_, e) in &net.b.events {
+        if let SessionEvent::Dtmf(d) = e {
+            assert!((ms(80)..=ms(140)).contains(&d.duration), "{d:?}");
+        }
+    }
+}
+
+#[test]
+fn rfc4733_survives_loss_and_reordering() {
+    for seed in 1..=20u64 {
+        let mut net = Net::pair(Link {
+            delay: ms(30),
+            jitter: ms(50),
+            loss: 0.10,
+            loss_rtcp: true,
+        });
+        net.rng = Rng(seed * 0x1234_5677 + 1);
+        net.start_a(Codec::Pcmu, Direction::SendRecv);
+        net.start_b(Codec::Pcmu, Direction::SendRecv);
+        dtmf_run(&mut net, "159#", SendMethod::Rfc4733);
+        assert!(net.lost[0] > 0, "seed {seed}: nothing lost");
+        assert_eq!(
+            net.b.dtmf(),
+            "159#".chars().map(|c| (c, Method::Rfc4733)).collect::<Vec<_>>(),
+            "seed {seed}"
+        );
+        assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1, "seed {seed}");
+    }
+}
+
+fn inband(codec: Codec) {
+    let mut cfg_b = config(2);
+    cfg_b.detect_inband = true;
+    let mut net = Net::new(config(1), cfg_b, Link::default());
+    net.start_a(codec, Direction::SendRecv);
+    net.start_b(codec, Direction::SendRecv);
+    dtmf_run(&mut net, "2580", SendMethod::Inband);
+    assert_eq!(
+        net.b.dtmf(),
+        "2580".chars().map(|c| (c, Method::Inband)).collect::<Vec<_>>(),
+        "{codec:?}"
+    );
+    assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1, "{codec:?}");
+    // In-band means audio: no telephone-event packet was sent.
+    assert!(net.a.rtp_sent().all(|s| s.rtp_header().unwrap().payload_type == payload_type(codec)));
+}
+
+#[test]
+fn inband_dtmf_pcmu() {
+    inband(Codec::Pcmu);
+}
+
+#[test]
+fn inband_dtmf_g722() {
+    inband(Codec::G722);
+}
+
+#[test]
+fn dtmf_requests_are_checked() {
+    let mut net = Net::pair(Link::default());
+    assert!(net.a.s.send_dtmf("1", SendMethod::Rfc4733).is_err(), "no stream yet");
+    let mut p = params(Codec::Pcmu, B_RTP, B_RTCP, Direction::SendRecv);
+    p.telephone_event_pt = None;
+    net.a.s.set_stream(net.now, p).unwrap();
+    assert!(net.a.s.send_dtmf("1", SendMethod::Rfc4733).is_err(), "not negotiated");
+    assert!(net.a.s.send_dtmf("1x", SendMethod::Inband).is_err(), "bad digit");
+    net.run_until(ms(1000));
+    assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 0, "DtmfSent for a refused request");
+    assert_eq!(net.b.dtmf(), vec![]);
+}
+
+#[test]
+fn empty_dtmf_string_is_refused_or_reported_done() {
+    for (method, digits) in [
+        (SendMethod::Rfc4733, ""),
+        (SendMethod::Rfc4733, ","),
+        (SendMethod::Inband, ""),
+        (SendMethod::Inband, ","),
+    ] {
+        let mut net = pcmu_pair();
+        net.run_until(ms(100));
+        if net.a.s.send_dtmf(digits, method).is_ok() {
+            net.run_until(ms(1000));
+            assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1, "{method:?}");
+        }
+        // The session still sends DTMF afterwards.
+        net.a.s.send_dtmf("7", method).unwrap();
+        net.run_until(ms(2000));
+        assert!(net.a.count(|e| *e == SessionEvent::DtmfSent) >= 1, "{method:?}");
+    }
+}
+
+// ---------------------------------------------------------------- 4. jitter and loss
+
+#[test]
+fn jitter_and_loss_on_pcmu() {
+    let link = Link {
+        delay: ms(20),
+        jitter: ms(30),
+        loss: 0.02,
+        loss_rtcp: false,
+    };
+    let mut net = Net::pair(link);
+    net.rng = Rng(0xDEAD_BEEF_0042);
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.b.s.set_recording(Some(RecordMode::Mixed));
+    let spec = ToneSpec::parse("440").unwrap();
+    net.a.s.play(1, PlaySource::Tone(spec), false);
+    let end = ms(30_000);
+    net.run_until(end);
+
+    // Every packet sent before `settled` has arrived or been lost by now.
+    let settled = net.at(end) - link.delay - link.jitter;
+    let sent = net.a.rtp_sent().filter(|s| s.at <= settled).count() as f64;
+    let st = net.b.s.stats();
+    let received = st.rtp.packets_received as f64;
+    let ratio = received / sent;
+    assert!((ratio - 0.98).abs() <= 0.01, "received {received} of {sent}: {ratio}");
+    let lost = st.rtp.packets_lost;
+    assert!(lost > 0, "loss not counted");
+    // Reported loss matches what the network dropped (± the packets in flight).
+    assert!((lost - net.lost[0] as i64).abs() <= 3, "lost {lost}, dropped {}", net.lost[0]);
+    let jb = st.jitter_buffer.expect("jitter buffer stats");
+    assert!(jb.concealed > 0, "{jb:?}");
+    assert!(jb.concealed <= net.lost[0] + jb.late + 10, "too much concealment: {jb:?}");
+    assert!(st.rtp.jitter_ms > 1.0, "jitter not measured: {}", st.rtp.jitter_ms);
+    assert_eq!(st.counters.undecodable, 0);
+    assert_eq!(st.counters.ssrc_changes, 0);
+
+    // The recording is continuous: one frame per tick, 0..=30 s.
+    assert_eq!(net.b.left.len(), 1501 * 160);
+    // And the tone is there nearly all the time (concealment fills the gaps).
+    let frames = rec_8k(&net.b.left, ms(500), end).chunks(160);
+    let n = frames.len();
+    let loud = frames.filter(|f| rms(f) > 2000.0).count();
+    assert!(loud * 100 >= n * 97, "{loud} of {n} frames have the tone");
+}
+
+// ---------------------------------------------------------------- 5. hold
+
+/// A plays a 440 Hz tone forever to B, which uses `dir`; B records split.
+fn hold_pair(dir: Direction) -> Net {
+    let mut net = Net::pair(Link::default());
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.start_b(Codec::Pcmu, dir);
+    net.b.s.set_recording(Some(RecordMode::Split));
+    net.a.s.play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
+    net
+}
+
+fn rtp_between(peer: &Peer, net_start: Instant, from: Duration, to: Duration) -> usize {
+    peer.rtp_sent()
+        .filter(|s| s.at > net_start + from && s.at <= net_start + to)
+        .count()
+}
+
+#[test]
+fn recvonly_sends_only_rtcp_and_plays_what_arrives() {
+    let mut net = hold_pair(Direction::RecvOnly);
+    net.run_until(ms(4000));
+    assert_eq!(net.b.rtp_sent().count(), 0, "recvonly sent RTP");
+    assert!(net.b.rtcp_sent().count() >= 1, "no RTCP while recvonly");
+    assert!(rms(rec_8k(&net.b.left, ms(500), ms(4000))) > 4000.0, "received audio not played");
+    assert!(rms(&net.b.right) < 1.0);
+    assert_eq!(net.a.s.stats().rtp.packets_received, 0);
+}
+
+#[test]
+fn sendonly_does_not_play_what_arrives() {
+    let mut net = hold_pair(Direction::SendOnly);
+    net.b.s.play(2, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
+    net.run_until(ms(4000));
+    assert!(net.b.rtp_sent().count() >= 190, "sendonly must send");
+    let st = net.b.s.stats();
+    assert!(st.rtp.packets_received > 150, "arrivals are still counted");
+    assert_eq!(st.jitter_buffer.unwrap().received, 0, "sendonly fed the jitter buffer");
+    assert!(net.b.left.iter().all(|&s| s == 0), "received audio recorded while sendonly");
+    assert!(rms(&net.b.right) > 4000.0, "our own playback is recorded");
+    assert!(rms(&net.a.left) == 0.0);
+}
+
+#[test]
+fn inactive_sends_no_rtp() {
+    let mut net = hold_pair(Direction::Inactive);
+    net.b.s.play(2, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
+    net.run_until(ms(4000));
+    assert_eq!(net.b.rtp_sent().count(), 0, "inactive sent RTP");
+    assert_eq!(net.b.s.stats().jitter_buffer.unwrap().received, 0);
+    assert!(net.b.left.iter().all(|&s| s == 0));
+}
+
+#[test]
+fn direction_changes_take_effect() {
+    let mut net = hold_pair(Direction::SendRecv);
+    let s = net.start;
+    let steps = [
+        (Direction::SendRecv, 0),
+        (Direction::RecvOnly, 1000),
+        (Direction::SendRecv, 2000),
+        (Direction::Inactive, 3000),
+        (Direction::SendOnly, 4000),
+        (Direction::SendRecv, 5000),
+    ];
+    for (dir, at) in steps.iter().skip(1) {
+        net.run_until(ms(*at));
+        net.start_b(Codec::Pcmu, *dir);
+    }
+    net.run_until(ms(6000));
+    for (i, (dir, at)) in steps.iter().enumerate() {
+        let (from, to) = (ms(*at), ms(at + 1000));
+        let sent = rtp_between(&net.b, s, from, to);
+        if dir.sends() {
+            assert!((49..=51).contains(&sent), "step {i} {dir:?}: {sent} packets");
+        } else {
+            assert_eq!(sent, 0, "step {i} {dir:?}");
+        }
+        // Received audio, 200 ms after the change (jitter buffer delay).
+        let heard = rms(rec_8k(&net.b.left, from + ms(200), to));
+        if dir.receives() {
+            assert!(heard > 4000.0, "step {i} {dir:?}: RMS {heard}");
+        } else {
+            assert!(heard < 1.0, "step {i} {dir:?}: RMS {heard}");
+        }
+    }
+    // The recording never skipped a tick.
+    assert_eq!(net.b.left.len(), 301 * 160);
+    assert_eq!(net.b.right.len(), 301 * 160);
+}
+
+// ---------------------------------------------------------------- 6. media timeout
+
+fn timeouts(peer: &Peer) -> Vec<(Duration, Duration)> {
+    peer.events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            SessionEvent::MediaTimeout { silence } => Some((*at - peer_start(peer), *silence)),
+            _ => None,
+        })
+        .collect()
+}
+
+thread_local! {
+    static START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+fn peer_start(_: &Peer) -> Instant {
+    START.with(|s| s.get().expect("start set"))
+}
+
+fn timeout_net() -> Net {
+    let mut cfg_b = config(2);
+    cfg_b.media_timeout = Some(ms(3000));
+    let net = Net::new(config(1), cfg_b, Link::default());
+    START.with(|s| s.set(Some(net.start)));
+    net
+}
+
+fn near(d: Duration, want: Duration) -> bool {
+    d.abs_diff(want) <= TICK
+}
+
+#[test]
+fn media_timeout_once_when_nothing_arrives() {
+    for dir in [Direction::SendRecv, Direction::RecvOnly] {
+        let mut net = timeout_net();
+        net.start_b(Codec::Pcmu, dir);
+        net.run_until(ms(10_000));
+        let t = timeouts(&net.b);
+        assert_eq!(t.len(), 1, "{dir:?}: {t:?}");
+        assert!(near(t[0].0, ms(3000)) && near(t[0].1, ms(3000)), "{dir:?}: {t:?}");
+        // A never started: what B sent is counted there, not played.
+        if dir.sends() {
+            assert!(net.a.s.stats().counters.before_stream > 0);
+        }
+    }
+}
+
+#[test]
+fn no_media_timeout_when_not_expecting_media() {
+    for dir in [Direction::SendOnly, Direction::Inactive] {
+        let mut net = timeout_net();
+        net.start_b(Codec::Pcmu, dir);
+        net.run_until(ms(10_000));
+        assert_eq!(timeouts(&net.b), vec![], "{dir:?}");
+    }
+    // Going on hold stops the clock; resuming restarts it from zero.
+    let mut net = timeout_net();
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.run_until(ms(2000));
+    net.start_b(Codec::Pcmu, Direction::SendOnly);
+    net.run_until(ms(6000));
+    assert_eq!(timeouts(&net.b), vec![]);
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.run_until(ms(12_000));
+    let t = timeouts(&net.b);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert!(near(t[0].0, ms(9000)), "{t:?}");
+}
+
+#[test]
+fn received_rtp_resets_the_media_timer() {
+    let mut net = timeout_net();
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.run_until(ms(2000));
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.run_until(ms(5000));
+    // A stops sending: the timeout counts from A's last packet.
+    net.start_a(Codec::Pcmu, Direction::RecvOnly);
+    net.run_until(ms(10_000));
+    let last = *net.b.rtp_arrivals.last().unwrap() - net.start;
+    assert!(near(last, ms(5030)), "last arrival {last:?}");
+    let t = timeouts(&net.b);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert!(near(t[0].0, last + ms(3000)), "{t:?} after {last:?}");
+    // Media comes back, then stops again: a new timeout.
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.run_until(ms(12_000));
+    net.start_a(Codec::Pcmu, Direction::Inactive);
+    net.run_until(ms(20_000));
+    let t = timeouts(&net.b);
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(near(t[1].0, ms(15_030)), "{t:?}");
+}
+
+// ---------------------------------------------------------------- 7. RTCP
+
+fn rtcp_kinds(peer: &Peer) -> Vec<(bool, bool, Vec<u32>)> {
+    peer.rtcp_sent()
+        .map(|s| {
+            let packets = parse_compound(&s.data).expect("our own RTCP parses");
+            let mut sr = false;
+            let mut bye = false;
+            let mut blocks = Vec::new();
+            for p in packets {
+                match p {
+                    RtcpPacket::SenderReport(r) => {
+                        sr = true;
+                        blocks.extend(r.reports.iter().map(|b| b.ssrc));
+                    }
+                    RtcpPacket::ReceiverReport(r) => blocks.extend(r.reports.iter().map(|b| b.ssrc)),
+                    RtcpPacket::Goodbye(_) => bye = true,
+                    _ => {}
+                }
+            }
+            (sr, bye, blocks)
+        })
+        .collect()
+}
+
+#[test]
+fn rtcp_reports_rtt_and_bye() {
+    let link = Link {
+        delay: ms(40),
+        ..Link::default()
+    };
+    let mut net = Net::pair(link);
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.run_until(ms(12_000));
+    let (ssrc_a, ssrc_b) = (config(1).ssrc, config(2).ssrc);
+    for (peer, other) in [(&net.a, ssrc_b), (&net.b, ssrc_a)] {
+        let kinds = rtcp_kinds(peer);
+        assert!(kinds.len() >= 2, "{kinds:?}");
+        assert!(kinds.iter().all(|(sr, bye, _)| *sr && !bye), "{kinds:?}");
+        assert!(kinds.iter().all(|(_, _, b)| b == &[other]), "{kinds:?}");
+        assert!(peer.rtcp_sent().all(|s| s.to == if peer.rtp == A_RTP { B_RTCP } else { A_RTCP }));
+        let st = peer.s.stats();
+        let rtt = st.rtp.rtt_ms.expect("an RTT after 12 s");
+        assert!((rtt - 80.0).abs() < 2.0, "rtt {rtt} ms");
+        assert_eq!(st.rtp.remote_packets_lost, Some(0));
+        assert!(st.counters.rtcp_received >= 1);
+    }
+
+    let bye_at = net.now;
+    let before_close = net.b.sent.len();
+    net.b.s.close(bye_at);
+    net.drain();
+    assert_eq!(net.b.s.poll_timeout(), None);
+    net.run_until(ms(13_000));
+    let after = &net.b.sent[before_close..];
+    assert_eq!(after.len(), 1, "only the BYE after close");
+    assert!(after[0].rtcp);
+    assert!(rtcp_kinds(&net.b).last().unwrap().1, "last RTCP is no BYE");
+    assert_eq!(net.a.count(|e| *e == SessionEvent::RemoteBye), 1);
+    let at = net.a.events.iter().find(|(_, e)| *e == SessionEvent::RemoteBye).unwrap().0;
+    assert_eq!(at, bye_at + link.delay);
+    // Closing twice sends nothing more.
+    net.b.s.close(net.now);
+    net.drain();
+    assert_eq!(net.b.sent.len(), before_close + 1);
+}
+
+// ---------------------------------------------------------------- 8. symmetric RTP
+
+#[test]
+fn symmetric_rtp_latches_to_the_real_source() {
+    let mut net = Net::pair(Link::default());
+    let wrong_rtp = addr(1, 4998);
+    let wrong_rtcp = addr(1, 4999);
+    net.b.s.set_recording(Some(RecordMode::Split));
+    net.b
+        .s
+        .set_stream(net.now, params(Codec::Pcmu, wrong_rtp, wrong_rtcp, Direction::SendRecv))
+        .unwrap();
+    net.run_until(ms(500));
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.b.s.play(1, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
+    net.run_until(ms(12_000));
+
+    let first_arrival = net.b.rtp_arrivals[0];
+    assert_eq!(first_arrival, net.at(ms(530)));
+    for s in net.b.rtp_sent() {
+        let want = if s.at < first_arrival { wrong_rtp } else { A_RTP };
+        assert_eq!(s.to, want, "sent at {:?}", s.at - net.start);
+    }
+    assert!(net.undeliverable.iter().any(|(to, _)| *to == wrong_rtp));
+    // A hears B from the first packet after the latch.
+    let st = net.a.s.stats();
+    assert!(st.rtp.packets_received > 500, "{:?}", st.rtp);
+    // RTCP latches on RTCP: once A's first report came in, B answers there.
+    let a_first_rtcp = net.a.rtcp_sent().next().expect("A sent RTCP").at + Link::default().delay;
+    for s in net.b.rtcp_sent() {
+        let want = if s.at < a_first_rtcp { wrong_rtcp } else { A_RTCP };
+        assert_eq!(s.to, want);
+    }
+    assert!(net.b.rtcp_sent().any(|s| s.to == A_RTCP));
+    assert!(net.a.s.stats().rtp.rtt_ms.is_some());
+}
+
+/// Milliseconds after `from` until the tone plays steadily (10 frames in a
+/// row; a burst of concealment does not count).
+fn audio_back_ms(rec: &[i16], from: Duration, to: Duration) -> Option<usize> {
+    let loud: Vec<bool> = rec_8k(rec, from, to).chunks(160).map(|f| rms(f) > 4000.0).collect();
+    loud.windows(10).position(|w| w.iter().all(|&l| l)).map(|frames| frames * 20)
+}
+
+/// A 2 s outage (every packet lost) in a steady stream: the audio comes back
+/// within the jitter delay once packets flow again.
+#[test]
+fn audio_returns_quickly_after_an_outage() {
+    let mut net = hold_pair(Direction::SendRecv);
+    net.run_until(ms(2000));
+    net.link.loss = 1.0;
+    net.run_until(ms(4000));
+    net.link.loss = 0.0;
+    net.run_until(ms(5000));
+    let back = audio_back_ms(&net.b.left, ms(4000), ms(5000));
+    assert!(back.is_some_and(|t| t <= 200), "audio back after {back:?} ms");
+    let jb = net.b.s.stats().jitter_buffer.unwrap();
+    assert!(jb.concealed <= 10, "{jb:?}");
+}
+
+/// Coming off hold: audio is back within the jitter delay (not after the
+/// jitter buffer concealed every packet dropped during the hold).
+#[test]
+fn audio_returns_quickly_after_hold() {
+    for hold in [Direction::SendOnly, Direction::Inactive] {
+        let mut net = hold_pair(Direction::SendRecv);
+        net.run_until(ms(1000));
+        net.start_b(Codec::Pcmu, hold);
+        net.run_until(ms(3000));
+        net.start_b(Codec::Pcmu, Direction::SendRecv);
+        net.run_until(ms(4000));
+        let back = audio_back_ms(&net.b.left, ms(3000), ms(4000));
+        assert!(back.is_some_and(|t| t <= 200), "{hold:?}: audio back after {back:?} ms");
     }
 }
