@@ -1061,3 +1061,214 @@ fn audio_returns_quickly_after_hold() {
         assert!(back.is_some_and(|t| t <= 200), "{hold:?}: audio back after {back:?} ms");
     }
 }
+
+// ---------------------------------------------------------------- 9. hostile input
+
+const ATTACKER: SocketAddr = addr(66, 6666);
+
+fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    RtpHeader {
+        marker: false,
+        payload_type: pt,
+        sequence: seq,
+        timestamp: ts,
+        ssrc,
+    }
+    .write(payload, &mut out);
+    out
+}
+
+/// Everything B counts about what reached it, summed: each datagram lands
+/// in exactly one of these (telephone-event packets aside).
+fn accounted(net: &Net) -> u64 {
+    let st = net.b.s.stats();
+    let c = &st.counters;
+    c.malformed_rtp
+        + c.malformed_rtcp
+        + c.rtcp_received
+        + c.unknown_payload_type
+        + c.before_stream
+        + st.jitter_buffer.map_or(0, |j| j.received)
+}
+
+fn inject(net: &mut Net, from: SocketAddr, data: &[u8], rtcp_port: bool) {
+    let now = net.now;
+    net.b.s.receive(now, from, data, rtcp_port);
+    net.drain();
+}
+
+/// A datagram B should not count anywhere in `accounted`: an RTP
+/// telephone-event packet goes to the RFC 4733 receiver.
+fn is_event_packet(data: &[u8], rtcp_port: bool) -> bool {
+    !rtcp_port
+        && !callwire_media::rtp::is_rtcp(data)
+        && callwire_media::rtp::RtpPacket::parse(data).is_ok_and(|p| p.payload_type() == TEL_EVENT_PT)
+}
+
+#[test]
+fn hostile_datagrams_are_counted_and_the_stream_goes_on() {
+    let mut net = Net::pair(Link::default());
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.a.s.play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
+    // B has no stream yet: A's packets are counted, not played.
+    net.run_until(ms(500));
+    let early = net.b.rtp_arrivals.len() as u64;
+    assert!(early > 20);
+    assert_eq!(net.b.s.stats().counters.before_stream, early);
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.b.s.set_recording(Some(RecordMode::Mixed));
+    net.run_until(ms(1000));
+
+    let good = rtp_packet(0, 1, 1, 0xBAD, &[0xFF; 160]);
+    let mut huge_csrc = good.clone();
+    huge_csrc[0] = 0x8F;
+    huge_csrc.truncate(12 + 20);
+    let mut bad_padding = good.clone();
+    bad_padding[0] |= 0x20;
+    *bad_padding.last_mut().unwrap() = 200;
+    let mut zero_padding = good.clone();
+    zero_padding[0] |= 0x20;
+    *zero_padding.last_mut().unwrap() = 0;
+    let mut version1 = good.clone();
+    version1[0] = 0x40;
+    let mut ext_overrun = good[..16].to_vec();
+    ext_overrun[0] |= 0x10;
+    ext_overrun[14] = 0xFF;
+    ext_overrun[15] = 0xFF;
+    let malformed_rtp: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        vec![0x80],
+        good[..11].to_vec(),
+        version1,
+        vec![0u8; 40],
+        huge_csrc,
+        bad_padding,
+        zero_padding,
+        ext_overrun,
+    ];
+    let malformed_rtcp: Vec<Vec<u8>> = vec![
+        vec![0x80, 200],
+        vec![0x80, 200, 0x00, 0x30, 1, 2, 3, 4],
+        vec![0x81, 201, 0xFF, 0xFF, 0, 0, 0, 1],
+        vec![0x00, 203, 0, 1, 0, 0, 0, 1],
+        vec![0xFF; 64],
+    ];
+    let before = net.b.s.stats().counters;
+    let from_before = accounted(&net);
+    for d in &malformed_rtp {
+        inject(&mut net, ATTACKER, d, false);
+    }
+    for d in &malformed_rtcp {
+        inject(&mut net, ATTACKER, d, true);
+    }
+    // Valid RTP, but a payload type nobody negotiated.
+    inject(&mut net, ATTACKER, &rtp_packet(77, 5, 5, 0xBAD, &[1; 160]), false);
+    // A telephone-event packet too short to hold an event.
+    inject(&mut net, ATTACKER, &rtp_packet(TEL_EVENT_PT, 9, 9, 0xBAD, &[1, 2]), false);
+    let c = net.b.s.stats().counters;
+    assert_eq!(c.malformed_rtp - before.malformed_rtp, malformed_rtp.len() as u64);
+    assert_eq!(c.malformed_rtcp - before.malformed_rtcp, malformed_rtcp.len() as u64);
+    assert_eq!(c.unknown_payload_type - before.unknown_payload_type, 1);
+    assert_eq!(accounted(&net) - from_before, (malformed_rtp.len() + malformed_rtcp.len() + 1) as u64);
+    assert_eq!(net.b.dtmf(), vec![], "a broken event packet made a digit");
+
+    net.run_until(ms(2000));
+    // None of it moved B's destination, and the audio never stopped.
+    let injected_at = net.at(ms(1000));
+    assert!(net.b.rtp_sent().filter(|s| s.at >= injected_at).all(|s| s.to == A_RTP));
+    for frame in rec_8k(&net.b.left, ms(700), ms(2000)).chunks(160) {
+        assert!(rms(frame) > 4000.0, "a gap in the audio: RMS {}", rms(frame));
+    }
+    assert_eq!(net.b.s.stats().counters.undecodable, 0);
+}
+
+#[test]
+fn undecodable_and_oversized_payloads_are_counted() {
+    // L16 needs an even byte count; 3000 bytes exceed the jitter buffer's limit.
+    let codec = Codec::L16(L16Rate::Hz8000);
+    let mut net = Net::pair(Link::default());
+    net.start_b(codec, Direction::SendRecv);
+    let pt = payload_type(codec);
+    let ssrc = 0x5151;
+    for i in 0..60u16 {
+        net.run_until(ms(u64::from(i) * 20 + 5));
+        let payload = match i {
+            30 => vec![0u8; 319],
+            40 => vec![0u8; 3000],
+            _ => vec![0u8; 320],
+        };
+        inject(&mut net, A_RTP, &rtp_packet(pt, 100 + i, 1000 + u32::from(i) * 160, ssrc, &payload), false);
+    }
+    net.run_until(ms(1500));
+    let st = net.b.s.stats();
+    assert_eq!(st.counters.undecodable, 1, "{:?}", st.counters);
+    assert_eq!(st.jitter_buffer.unwrap().dropped_invalid, 1);
+    assert_eq!(st.rtp.packets_received, 60);
+    // Still one frame per tick.
+    assert_eq!(net.b.rtp_sent().count(), 76);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Structurally valid RTP with hostile field values.
+    fn crafted() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop_oneof![Just(0u8), Just(TEL_EVENT_PT), 0u8..128],
+            any::<u16>(),
+            any::<u32>(),
+            prop_oneof![Just(config(1).ssrc), any::<u32>()],
+            prop::collection::vec(any::<u8>(), 0..400),
+        )
+            .prop_map(|(pt, seq, ts, ssrc, payload)| rtp_packet(pt, seq, ts, ssrc, &payload))
+    }
+
+    fn datagram() -> impl Strategy<Value = (Vec<u8>, bool, bool)> {
+        (
+            prop_oneof![prop::collection::vec(any::<u8>(), 0..200), crafted()],
+            any::<bool>(),
+            any::<bool>(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn hostile_datagrams_never_break_the_session(
+            codec in prop::sample::select(ALL_CODECS.to_vec()),
+            garbage in prop::collection::vec(datagram(), 1..12),
+        ) {
+            let mut net = Net::pair(Link::default());
+            net.start_a(codec, Direction::SendRecv);
+            net.start_b(codec, Direction::SendRecv);
+            net.b.s.set_recording(Some(RecordMode::Mixed));
+            net.a.s.play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
+            net.run_until(ms(300));
+            let before = accounted(&net);
+            let mut expected = 0;
+            for (data, rtcp_port, from_attacker) in &garbage {
+                let from = if *from_attacker { ATTACKER } else { A_RTP };
+                inject(&mut net, from, data, *rtcp_port);
+                if !is_event_packet(data, *rtcp_port) {
+                    expected += 1;
+                }
+            }
+            prop_assert_eq!(accounted(&net) - before, expected);
+            net.run_until(ms(1000));
+            // The real stream plays on: the tone is steady at the end, and
+            // B sends to A again.
+            let rate = codec.pcm_rate();
+            let frame = codec.samples_per_frame(20);
+            let rec = &net.b.left;
+            let tail = &rec[rec.len() - 10 * frame..];
+            for f in tail.chunks(frame) {
+                prop_assert!(rms(f) > 4000.0, "gap at the end: RMS {}", rms(f));
+            }
+            prop_assert!((dominant_freq(tail, rate, 400.0, 480.0, 2.0) - 440.0).abs() <= 8.8);
+            prop_assert_eq!(net.b.rtp_sent().last().unwrap().to, A_RTP);
+        }
+    }
+}
