@@ -191,7 +191,12 @@ fn payload_type(codec: Codec) -> u8 {
 }
 
 /// The stream one side uses to talk to the other.
-fn params(codec: Codec, remote_rtp: SocketAddr, remote_rtcp: SocketAddr, dir: Direction) -> StreamParams {
+fn params(
+    codec: Codec,
+    remote_rtp: SocketAddr,
+    remote_rtcp: SocketAddr,
+    dir: Direction,
+) -> StreamParams {
     StreamParams {
         remote_rtp,
         remote_rtcp,
@@ -274,14 +279,20 @@ impl Net {
             };
             if next <= self.now {
                 stuck += 1;
-                assert!(stuck < 10_000, "a deadline does not move at {:?}", self.elapsed());
+                assert!(
+                    stuck < 10_000,
+                    "a deadline does not move at {:?}",
+                    self.elapsed()
+                );
             } else {
                 stuck = 0;
             }
             self.now = self.now.max(next);
             let now = self.now;
             while self.queue.peek().is_some_and(|Reverse(f)| f.at <= now) {
-                let Some(Reverse(f)) = self.queue.pop() else { break };
+                let Some(Reverse(f)) = self.queue.pop() else {
+                    break;
+                };
                 let peer = if f.to_b { &mut self.b } else { &mut self.a };
                 if !f.rtcp_port {
                     peer.rtp_arrivals.push(now);
@@ -330,9 +341,14 @@ impl Net {
     }
 
     fn route(&mut self, from_a: bool, from: SocketAddr, s: Sent) {
-        let dest = [(B_RTP, true, false), (B_RTCP, true, true), (A_RTP, false, false), (A_RTCP, false, true)]
-            .into_iter()
-            .find(|(a, _, _)| *a == s.to);
+        let dest = [
+            (B_RTP, true, false),
+            (B_RTCP, true, true),
+            (A_RTP, false, false),
+            (A_RTCP, false, true),
+        ]
+        .into_iter()
+        .find(|(a, _, _)| *a == s.to);
         let Some((_, to_b, rtcp_port)) = dest else {
             self.undeliverable.push((s.to, s.rtcp));
             return;
@@ -397,7 +413,9 @@ fn rms(samples: &[i16]) -> f64 {
 
 fn sine(freq: f64, rate: u32, len: usize, amplitude: f64) -> Vec<i16> {
     (0..len)
-        .map(|i| (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(rate)).sin()) as i16)
+        .map(|i| {
+            (amplitude * (std::f64::consts::TAU * freq * i as f64 / f64::from(rate)).sin()) as i16
+        })
         .collect()
 }
 
@@ -425,7 +443,8 @@ fn tone_end_to_end(codec: Codec) {
 
     let rate = codec.pcm_rate();
     let rec = &net.b.left;
-    let (first, last) = tone_span(rec, rate, 1000.0).unwrap_or_else(|| panic!("{codec:?}: no tone"));
+    let (first, last) =
+        tone_span(rec, rate, 1000.0).unwrap_or_else(|| panic!("{codec:?}: no tone"));
     let dur = (last - first) as f64 / f64::from(rate);
     assert!((dur - 1.0).abs() <= 0.060, "{codec:?}: tone lasted {dur} s");
     // The middle half of the tone: 1000 Hz within ±2 %, and dominant.
@@ -435,14 +454,21 @@ fn tone_end_to_end(codec: Codec) {
     assert!((f - 1000.0).abs() <= 20.0, "{codec:?}: dominant {f} Hz");
     let p_tone = goertzel_power(mid, rate, f);
     for other in [300.0, 500.0, 700.0, 1500.0, 2000.0, 3000.0] {
-        assert!(p_tone > 100.0 * goertzel_power(mid, rate, other), "{codec:?}: {other} Hz too strong");
+        assert!(
+            p_tone > 100.0 * goertzel_power(mid, rate, other),
+            "{codec:?}: {other} Hz too strong"
+        );
     }
     // Amplitude survives the codec (about 8000 peak, RMS ~5657).
     let level = rms(mid);
     assert!((4000.0..7000.0).contains(&level), "{codec:?}: RMS {level}");
     // Outside the tone: quiet.
     let before = &rec[..first.saturating_sub(rate as usize / 50)];
-    assert!(rms(before) < 200.0, "{codec:?}: noise before the tone {}", rms(before));
+    assert!(
+        rms(before) < 200.0,
+        "{codec:?}: noise before the tone {}",
+        rms(before)
+    );
 
     let finished: Vec<_> = net
         .a
@@ -456,8 +482,16 @@ fn tone_end_to_end(codec: Codec) {
     assert_eq!(finished, vec![(7, false)], "{codec:?}");
     // B got every packet A sent, and recorded a frame per tick.
     let st = net.b.s.stats();
-    assert_eq!(st.rtp.packets_received, net.b.rtp_arrivals.len() as u64, "{codec:?}");
-    assert_eq!(net.a.rtp_sent().count(), 91, "{codec:?}: a packet per tick from 0 to 1800 ms");
+    assert_eq!(
+        st.rtp.packets_received,
+        net.b.rtp_arrivals.len() as u64,
+        "{codec:?}"
+    );
+    assert_eq!(
+        net.a.rtp_sent().count(),
+        91,
+        "{codec:?}: a packet per tick from 0 to 1800 ms"
+    );
     assert_eq!(st.counters, Default::default(), "{codec:?}");
     assert_eq!(rec.len(), 91 * codec.samples_per_frame(20), "{codec:?}");
 }
@@ -520,7 +554,14 @@ fn pcm_at_16k_is_resampled_into_a_pcmu_call() {
     let mut net = pcmu_pair();
     net.run_until(ms(100));
     let buf: Arc<[i16]> = sine(440.0, 16000, 16000, 8000.0).into();
-    net.a.s.play(1, PlaySource::Pcm { samples: buf, rate: 16000 }, false);
+    net.a.s.play(
+        1,
+        PlaySource::Pcm {
+            samples: buf,
+            rate: 16000,
+        },
+        false,
+    );
     net.run_until(ms(1600));
 
     let rec = &net.b.left;
@@ -542,12 +583,27 @@ fn looped_pcm_plays_until_stopped() {
     net.run_until(ms(100));
     // 250 ms of 440 Hz (110 whole cycles), so the loop has no seam.
     let buf: Arc<[i16]> = sine(440.0, 16000, 4000, 8000.0).into();
-    net.a.s.play(2, PlaySource::Pcm { samples: buf, rate: 16000 }, true);
+    net.a.s.play(
+        2,
+        PlaySource::Pcm {
+            samples: buf,
+            rate: 16000,
+        },
+        true,
+    );
     net.run_until(ms(3000));
-    assert_eq!(finished(&net.a), vec![], "a looped playback ended by itself");
+    assert_eq!(
+        finished(&net.a),
+        vec![],
+        "a looped playback ended by itself"
+    );
     // Still playing 11 loops later, with no gap anywhere.
     for frame in rec_8k(&net.b.left, ms(300), ms(2900)).chunks(160) {
-        assert!(rms(frame) > 4000.0, "gap in the looped playback: RMS {}", rms(frame));
+        assert!(
+            rms(frame) > 4000.0,
+            "gap in the looped playback: RMS {}",
+            rms(frame)
+        );
     }
     let tail = rec_8k(&net.b.left, ms(2500), ms(2900));
     assert!((dominant_freq(tail, 8000, 400.0, 480.0, 1.0) - 440.0).abs() <= 8.8);
@@ -559,7 +615,11 @@ fn looped_pcm_plays_until_stopped() {
     net.run_until(ms(3600));
     assert_eq!(finished(&net.a), vec![(2, true)], "stopped twice");
     let after = rec_8k(&net.b.left, ms(3300), ms(3600));
-    assert!(rms(after) < 100.0, "still audible after stop: {}", rms(after));
+    assert!(
+        rms(after) < 100.0,
+        "still audible after stop: {}",
+        rms(after)
+    );
 
     // Replacing a playback reports the old one as stopped.
     let spec = ToneSpec::parse("!1000/5000").unwrap();
@@ -590,7 +650,10 @@ fn rfc4733_digits_arrive_once_in_order() {
     expect_digits(&net.b, "159#", Method::Rfc4733);
     assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1);
     // The events travel on the telephone-event payload type.
-    let events = net.a.rtp_sent().filter(|s| s.rtp_header().unwrap().payload_type == TEL_EVENT_PT);
+    let events = net
+        .a
+        .rtp_sent()
+        .filter(|s| s.rtp_header().unwrap().payload_type == TEL_EVENT_PT);
     assert!(events.count() >= 4 * 5, "100 ms per digit at 20 ms ptime");
     // The digits carry sensible durations (100 ms sent).
     for (_, e) in &net.b.events {
@@ -616,10 +679,17 @@ fn rfc4733_survives_loss_and_reordering() {
         assert!(net.lost[0] > 0, "seed {seed}: nothing lost");
         assert_eq!(
             net.b.dtmf(),
-            "159#".chars().map(|c| (c, Method::Rfc4733)).collect::<Vec<_>>(),
+            "159#"
+                .chars()
+                .map(|c| (c, Method::Rfc4733))
+                .collect::<Vec<_>>(),
             "seed {seed}"
         );
-        assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1, "seed {seed}");
+        assert_eq!(
+            net.a.count(|e| *e == SessionEvent::DtmfSent),
+            1,
+            "seed {seed}"
+        );
     }
 }
 
@@ -632,12 +702,22 @@ fn inband(codec: Codec) {
     dtmf_run(&mut net, "2580", SendMethod::Inband);
     assert_eq!(
         net.b.dtmf(),
-        "2580".chars().map(|c| (c, Method::Inband)).collect::<Vec<_>>(),
+        "2580"
+            .chars()
+            .map(|c| (c, Method::Inband))
+            .collect::<Vec<_>>(),
         "{codec:?}"
     );
-    assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1, "{codec:?}");
+    assert_eq!(
+        net.a.count(|e| *e == SessionEvent::DtmfSent),
+        1,
+        "{codec:?}"
+    );
     // In-band means audio: no telephone-event packet was sent.
-    assert!(net.a.rtp_sent().all(|s| s.rtp_header().unwrap().payload_type == payload_type(codec)));
+    assert!(net
+        .a
+        .rtp_sent()
+        .all(|s| s.rtp_header().unwrap().payload_type == payload_type(codec)));
 }
 
 #[test]
@@ -653,14 +733,27 @@ fn inband_dtmf_g722() {
 #[test]
 fn dtmf_requests_are_checked() {
     let mut net = Net::pair(Link::default());
-    assert!(net.a.s.send_dtmf("1", SendMethod::Rfc4733).is_err(), "no stream yet");
+    assert!(
+        net.a.s.send_dtmf("1", SendMethod::Rfc4733).is_err(),
+        "no stream yet"
+    );
     let mut p = params(Codec::Pcmu, B_RTP, B_RTCP, Direction::SendRecv);
     p.telephone_event_pt = None;
     net.a.s.set_stream(net.now, p).unwrap();
-    assert!(net.a.s.send_dtmf("1", SendMethod::Rfc4733).is_err(), "not negotiated");
-    assert!(net.a.s.send_dtmf("1x", SendMethod::Inband).is_err(), "bad digit");
+    assert!(
+        net.a.s.send_dtmf("1", SendMethod::Rfc4733).is_err(),
+        "not negotiated"
+    );
+    assert!(
+        net.a.s.send_dtmf("1x", SendMethod::Inband).is_err(),
+        "bad digit"
+    );
     net.run_until(ms(1000));
-    assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 0, "DtmfSent for a refused request");
+    assert_eq!(
+        net.a.count(|e| *e == SessionEvent::DtmfSent),
+        0,
+        "DtmfSent for a refused request"
+    );
     assert_eq!(net.b.dtmf(), vec![]);
 }
 
@@ -676,12 +769,19 @@ fn empty_dtmf_string_is_refused_or_reported_done() {
         net.run_until(ms(100));
         if net.a.s.send_dtmf(digits, method).is_ok() {
             net.run_until(ms(1000));
-            assert_eq!(net.a.count(|e| *e == SessionEvent::DtmfSent), 1, "{method:?}");
+            assert_eq!(
+                net.a.count(|e| *e == SessionEvent::DtmfSent),
+                1,
+                "{method:?}"
+            );
         }
         // The session still sends DTMF afterwards.
         net.a.s.send_dtmf("7", method).unwrap();
         net.run_until(ms(2000));
-        assert!(net.a.count(|e| *e == SessionEvent::DtmfSent) >= 1, "{method:?}");
+        assert!(
+            net.a.count(|e| *e == SessionEvent::DtmfSent) >= 1,
+            "{method:?}"
+        );
     }
 }
 
@@ -711,15 +811,29 @@ fn jitter_and_loss_on_pcmu() {
     let st = net.b.s.stats();
     let received = st.rtp.packets_received as f64;
     let ratio = received / sent;
-    assert!((ratio - 0.98).abs() <= 0.01, "received {received} of {sent}: {ratio}");
+    assert!(
+        (ratio - 0.98).abs() <= 0.01,
+        "received {received} of {sent}: {ratio}"
+    );
     let lost = st.rtp.packets_lost;
     assert!(lost > 0, "loss not counted");
     // Reported loss matches what the network dropped (± the packets in flight).
-    assert!((lost - net.lost[0] as i64).abs() <= 3, "lost {lost}, dropped {}", net.lost[0]);
+    assert!(
+        (lost - net.lost[0] as i64).abs() <= 3,
+        "lost {lost}, dropped {}",
+        net.lost[0]
+    );
     let jb = st.jitter_buffer.expect("jitter buffer stats");
     assert!(jb.concealed > 0, "{jb:?}");
-    assert!(jb.concealed <= net.lost[0] + jb.late + 10, "too much concealment: {jb:?}");
-    assert!(st.rtp.jitter_ms > 1.0, "jitter not measured: {}", st.rtp.jitter_ms);
+    assert!(
+        jb.concealed <= net.lost[0] + jb.late + 10,
+        "too much concealment: {jb:?}"
+    );
+    assert!(
+        st.rtp.jitter_ms > 1.0,
+        "jitter not measured: {}",
+        st.rtp.jitter_ms
+    );
     assert_eq!(st.counters.undecodable, 0);
     assert_eq!(st.counters.ssrc_changes, 0);
 
@@ -740,7 +854,9 @@ fn hold_pair(dir: Direction) -> Net {
     net.start_a(Codec::Pcmu, Direction::SendRecv);
     net.start_b(Codec::Pcmu, dir);
     net.b.s.set_recording(Some(RecordMode::Split));
-    net.a.s.play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
+    net.a
+        .s
+        .play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
     net
 }
 
@@ -756,7 +872,10 @@ fn recvonly_sends_only_rtcp_and_plays_what_arrives() {
     net.run_until(ms(4000));
     assert_eq!(net.b.rtp_sent().count(), 0, "recvonly sent RTP");
     assert!(net.b.rtcp_sent().count() >= 1, "no RTCP while recvonly");
-    assert!(rms(rec_8k(&net.b.left, ms(500), ms(4000))) > 4000.0, "received audio not played");
+    assert!(
+        rms(rec_8k(&net.b.left, ms(500), ms(4000))) > 4000.0,
+        "received audio not played"
+    );
     assert!(rms(&net.b.right) < 1.0);
     assert_eq!(net.a.s.stats().rtp.packets_received, 0);
 }
@@ -764,13 +883,22 @@ fn recvonly_sends_only_rtcp_and_plays_what_arrives() {
 #[test]
 fn sendonly_does_not_play_what_arrives() {
     let mut net = hold_pair(Direction::SendOnly);
-    net.b.s.play(2, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
+    net.b
+        .s
+        .play(2, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
     net.run_until(ms(4000));
     assert!(net.b.rtp_sent().count() >= 190, "sendonly must send");
     let st = net.b.s.stats();
     assert!(st.rtp.packets_received > 150, "arrivals are still counted");
-    assert_eq!(st.jitter_buffer.unwrap().received, 0, "sendonly fed the jitter buffer");
-    assert!(net.b.left.iter().all(|&s| s == 0), "received audio recorded while sendonly");
+    assert_eq!(
+        st.jitter_buffer.unwrap().received,
+        0,
+        "sendonly fed the jitter buffer"
+    );
+    assert!(
+        net.b.left.iter().all(|&s| s == 0),
+        "received audio recorded while sendonly"
+    );
     assert!(rms(&net.b.right) > 4000.0, "our own playback is recorded");
     assert!(rms(&net.a.left) == 0.0);
 }
@@ -778,7 +906,9 @@ fn sendonly_does_not_play_what_arrives() {
 #[test]
 fn inactive_sends_no_rtp() {
     let mut net = hold_pair(Direction::Inactive);
-    net.b.s.play(2, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
+    net.b
+        .s
+        .play(2, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
     net.run_until(ms(4000));
     assert_eq!(net.b.rtp_sent().count(), 0, "inactive sent RTP");
     assert_eq!(net.b.s.stats().jitter_buffer.unwrap().received, 0);
@@ -806,7 +936,10 @@ fn direction_changes_take_effect() {
         let (from, to) = (ms(*at), ms(at + 1000));
         let sent = rtp_between(&net.b, s, from, to);
         if dir.sends() {
-            assert!((49..=51).contains(&sent), "step {i} {dir:?}: {sent} packets");
+            assert!(
+                (49..=51).contains(&sent),
+                "step {i} {dir:?}: {sent} packets"
+            );
         } else {
             assert_eq!(sent, 0, "step {i} {dir:?}");
         }
@@ -863,7 +996,10 @@ fn media_timeout_once_when_nothing_arrives() {
         net.run_until(ms(10_000));
         let t = timeouts(&net.b);
         assert_eq!(t.len(), 1, "{dir:?}: {t:?}");
-        assert!(near(t[0].0, ms(3000)) && near(t[0].1, ms(3000)), "{dir:?}: {t:?}");
+        assert!(
+            near(t[0].0, ms(3000)) && near(t[0].1, ms(3000)),
+            "{dir:?}: {t:?}"
+        );
         // A never started: what B sent is counted there, not played.
         if dir.sends() {
             assert!(net.a.s.stats().counters.before_stream > 0);
@@ -933,7 +1069,9 @@ fn rtcp_kinds(peer: &Peer) -> Vec<(bool, bool, Vec<u32>)> {
                         sr = true;
                         blocks.extend(r.reports.iter().map(|b| b.ssrc));
                     }
-                    RtcpPacket::ReceiverReport(r) => blocks.extend(r.reports.iter().map(|b| b.ssrc)),
+                    RtcpPacket::ReceiverReport(r) => {
+                        blocks.extend(r.reports.iter().map(|b| b.ssrc))
+                    }
                     RtcpPacket::Goodbye(_) => bye = true,
                     _ => {}
                 }
@@ -959,7 +1097,9 @@ fn rtcp_reports_rtt_and_bye() {
         assert!(kinds.len() >= 2, "{kinds:?}");
         assert!(kinds.iter().all(|(sr, bye, _)| *sr && !bye), "{kinds:?}");
         assert!(kinds.iter().all(|(_, _, b)| b == &[other]), "{kinds:?}");
-        assert!(peer.rtcp_sent().all(|s| s.to == if peer.rtp == A_RTP { B_RTCP } else { A_RTCP }));
+        assert!(peer
+            .rtcp_sent()
+            .all(|s| s.to == if peer.rtp == A_RTP { B_RTCP } else { A_RTCP }));
         let st = peer.s.stats();
         let rtt = st.rtp.rtt_ms.expect("an RTT after 12 s");
         assert!((rtt - 80.0).abs() < 2.0, "rtt {rtt} ms");
@@ -978,8 +1118,32 @@ fn rtcp_reports_rtt_and_bye() {
     assert!(after[0].rtcp);
     assert!(rtcp_kinds(&net.b).last().unwrap().1, "last RTCP is no BYE");
     assert_eq!(net.a.count(|e| *e == SessionEvent::RemoteBye), 1);
-    let at = net.a.events.iter().find(|(_, e)| *e == SessionEvent::RemoteBye).unwrap().0;
+    let at = net
+        .a
+        .events
+        .iter()
+        .find(|(_, e)| *e == SessionEvent::RemoteBye)
+        .unwrap()
+        .0;
     assert_eq!(at, bye_at + link.delay);
+    // A BYE for some other source is not the peer leaving.
+    let mut bye = Vec::new();
+    callwire_media::rtp::CompoundReport {
+        ssrc: 0xBAD,
+        sender_info: None,
+        report_blocks: &[],
+        cname: "stranger",
+        bye: Some(""),
+    }
+    .write(&mut bye)
+    .unwrap();
+    net.a.s.receive(net.now, addr(66, 6667), &bye, true);
+    net.drain();
+    assert_eq!(
+        net.a.count(|e| *e == SessionEvent::RemoteBye),
+        1,
+        "a stranger's BYE"
+    );
     // Closing twice sends nothing more.
     net.b.s.close(net.now);
     net.drain();
@@ -996,17 +1160,26 @@ fn symmetric_rtp_latches_to_the_real_source() {
     net.b.s.set_recording(Some(RecordMode::Split));
     net.b
         .s
-        .set_stream(net.now, params(Codec::Pcmu, wrong_rtp, wrong_rtcp, Direction::SendRecv))
+        .set_stream(
+            net.now,
+            params(Codec::Pcmu, wrong_rtp, wrong_rtcp, Direction::SendRecv),
+        )
         .unwrap();
     net.run_until(ms(500));
     net.start_a(Codec::Pcmu, Direction::SendRecv);
-    net.b.s.play(1, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
+    net.b
+        .s
+        .play(1, PlaySource::Tone(ToneSpec::parse("1000").unwrap()), false);
     net.run_until(ms(12_000));
 
     let first_arrival = net.b.rtp_arrivals[0];
     assert_eq!(first_arrival, net.at(ms(530)));
     for s in net.b.rtp_sent() {
-        let want = if s.at < first_arrival { wrong_rtp } else { A_RTP };
+        let want = if s.at < first_arrival {
+            wrong_rtp
+        } else {
+            A_RTP
+        };
         assert_eq!(s.to, want, "sent at {:?}", s.at - net.start);
     }
     assert!(net.undeliverable.iter().any(|(to, _)| *to == wrong_rtp));
@@ -1016,7 +1189,11 @@ fn symmetric_rtp_latches_to_the_real_source() {
     // RTCP latches on RTCP: once A's first report came in, B answers there.
     let a_first_rtcp = net.a.rtcp_sent().next().expect("A sent RTCP").at + Link::default().delay;
     for s in net.b.rtcp_sent() {
-        let want = if s.at < a_first_rtcp { wrong_rtcp } else { A_RTCP };
+        let want = if s.at < a_first_rtcp {
+            wrong_rtcp
+        } else {
+            A_RTCP
+        };
         assert_eq!(s.to, want);
     }
     assert!(net.b.rtcp_sent().any(|s| s.to == A_RTCP));
@@ -1026,8 +1203,13 @@ fn symmetric_rtp_latches_to_the_real_source() {
 /// Milliseconds after `from` until the tone plays steadily (10 frames in a
 /// row; a burst of concealment does not count).
 fn audio_back_ms(rec: &[i16], from: Duration, to: Duration) -> Option<usize> {
-    let loud: Vec<bool> = rec_8k(rec, from, to).chunks(160).map(|f| rms(f) > 4000.0).collect();
-    loud.windows(10).position(|w| w.iter().all(|&l| l)).map(|frames| frames * 20)
+    let loud: Vec<bool> = rec_8k(rec, from, to)
+        .chunks(160)
+        .map(|f| rms(f) > 4000.0)
+        .collect();
+    loud.windows(10)
+        .position(|w| w.iter().all(|&l| l))
+        .map(|frames| frames * 20)
 }
 
 /// A 2 s outage (every packet lost) in a steady stream: the audio comes back
@@ -1041,7 +1223,10 @@ fn audio_returns_quickly_after_an_outage() {
     net.link.loss = 0.0;
     net.run_until(ms(5000));
     let back = audio_back_ms(&net.b.left, ms(4000), ms(5000));
-    assert!(back.is_some_and(|t| t <= 200), "audio back after {back:?} ms");
+    assert!(
+        back.is_some_and(|t| t <= 200),
+        "audio back after {back:?} ms"
+    );
     let jb = net.b.s.stats().jitter_buffer.unwrap();
     assert!(jb.concealed <= 10, "{jb:?}");
 }
@@ -1058,7 +1243,10 @@ fn audio_returns_quickly_after_hold() {
         net.start_b(Codec::Pcmu, Direction::SendRecv);
         net.run_until(ms(4000));
         let back = audio_back_ms(&net.b.left, ms(3000), ms(4000));
-        assert!(back.is_some_and(|t| t <= 200), "{hold:?}: audio back after {back:?} ms");
+        assert!(
+            back.is_some_and(|t| t <= 200),
+            "{hold:?}: audio back after {back:?} ms"
+        );
     }
 }
 
@@ -1103,14 +1291,17 @@ fn inject(net: &mut Net, from: SocketAddr, data: &[u8], rtcp_port: bool) {
 fn is_event_packet(data: &[u8], rtcp_port: bool) -> bool {
     !rtcp_port
         && !callwire_media::rtp::is_rtcp(data)
-        && callwire_media::rtp::RtpPacket::parse(data).is_ok_and(|p| p.payload_type() == TEL_EVENT_PT)
+        && callwire_media::rtp::RtpPacket::parse(data)
+            .is_ok_and(|p| p.payload_type() == TEL_EVENT_PT)
 }
 
 #[test]
 fn hostile_datagrams_are_counted_and_the_stream_goes_on() {
     let mut net = Net::pair(Link::default());
     net.start_a(Codec::Pcmu, Direction::SendRecv);
-    net.a.s.play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
+    net.a
+        .s
+        .play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
     // B has no stream yet: A's packets are counted, not played.
     net.run_until(ms(500));
     let early = net.b.rtp_arrivals.len() as u64;
@@ -1163,22 +1354,49 @@ fn hostile_datagrams_are_counted_and_the_stream_goes_on() {
         inject(&mut net, ATTACKER, d, true);
     }
     // Valid RTP, but a payload type nobody negotiated.
-    inject(&mut net, ATTACKER, &rtp_packet(77, 5, 5, 0xBAD, &[1; 160]), false);
+    inject(
+        &mut net,
+        ATTACKER,
+        &rtp_packet(77, 5, 5, 0xBAD, &[1; 160]),
+        false,
+    );
     // A telephone-event packet too short to hold an event.
-    inject(&mut net, ATTACKER, &rtp_packet(TEL_EVENT_PT, 9, 9, 0xBAD, &[1, 2]), false);
+    inject(
+        &mut net,
+        ATTACKER,
+        &rtp_packet(TEL_EVENT_PT, 9, 9, 0xBAD, &[1, 2]),
+        false,
+    );
     let c = net.b.s.stats().counters;
-    assert_eq!(c.malformed_rtp - before.malformed_rtp, malformed_rtp.len() as u64);
-    assert_eq!(c.malformed_rtcp - before.malformed_rtcp, malformed_rtcp.len() as u64);
+    assert_eq!(
+        c.malformed_rtp - before.malformed_rtp,
+        malformed_rtp.len() as u64
+    );
+    assert_eq!(
+        c.malformed_rtcp - before.malformed_rtcp,
+        malformed_rtcp.len() as u64
+    );
     assert_eq!(c.unknown_payload_type - before.unknown_payload_type, 1);
-    assert_eq!(accounted(&net) - from_before, (malformed_rtp.len() + malformed_rtcp.len() + 1) as u64);
+    assert_eq!(
+        accounted(&net) - from_before,
+        (malformed_rtp.len() + malformed_rtcp.len() + 1) as u64
+    );
     assert_eq!(net.b.dtmf(), vec![], "a broken event packet made a digit");
 
     net.run_until(ms(2000));
     // None of it moved B's destination, and the audio never stopped.
     let injected_at = net.at(ms(1000));
-    assert!(net.b.rtp_sent().filter(|s| s.at >= injected_at).all(|s| s.to == A_RTP));
+    assert!(net
+        .b
+        .rtp_sent()
+        .filter(|s| s.at >= injected_at)
+        .all(|s| s.to == A_RTP));
     for frame in rec_8k(&net.b.left, ms(700), ms(2000)).chunks(160) {
-        assert!(rms(frame) > 4000.0, "a gap in the audio: RMS {}", rms(frame));
+        assert!(
+            rms(frame) > 4000.0,
+            "a gap in the audio: RMS {}",
+            rms(frame)
+        );
     }
     assert_eq!(net.b.s.stats().counters.undecodable, 0);
 }
@@ -1198,7 +1416,12 @@ fn undecodable_and_oversized_payloads_are_counted() {
             40 => vec![0u8; 3000],
             _ => vec![0u8; 320],
         };
-        inject(&mut net, A_RTP, &rtp_packet(pt, 100 + i, 1000 + u32::from(i) * 160, ssrc, &payload), false);
+        inject(
+            &mut net,
+            A_RTP,
+            &rtp_packet(pt, 100 + i, 1000 + u32::from(i) * 160, ssrc, &payload),
+            false,
+        );
     }
     net.run_until(ms(1500));
     let st = net.b.s.stats();

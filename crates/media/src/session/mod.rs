@@ -463,7 +463,14 @@ impl MediaSession {
                         self.sender.on_report_block(block, ntp);
                     }
                 }
-                RtcpPacket::Goodbye(_) => bye = true,
+                // Only the peer's own leaving ends the call (anyone who can
+                // reach the port could send a BYE); before its first RTP we
+                // do not know its SSRC and take any.
+                RtcpPacket::Goodbye(g) => {
+                    bye |= self
+                        .remote_ssrc
+                        .is_none_or(|ssrc| g.sources.contains(&ssrc));
+                }
                 _ => {}
             }
         }
