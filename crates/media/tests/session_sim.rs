@@ -958,30 +958,22 @@ fn direction_changes_take_effect() {
 
 // ---------------------------------------------------------------- 6. media timeout
 
-fn timeouts(peer: &Peer) -> Vec<(Duration, Duration)> {
-    peer.events
+/// B's media timeouts: (when, reported silence), from the start.
+fn timeouts(net: &Net) -> Vec<(Duration, Duration)> {
+    net.b
+        .events
         .iter()
         .filter_map(|(at, e)| match e {
-            SessionEvent::MediaTimeout { silence } => Some((*at - peer_start(peer), *silence)),
+            SessionEvent::MediaTimeout { silence } => Some((*at - net.start, *silence)),
             _ => None,
         })
         .collect()
 }
 
-thread_local! {
-    static START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
-}
-
-fn peer_start(_: &Peer) -> Instant {
-    START.with(|s| s.get().expect("start set"))
-}
-
 fn timeout_net() -> Net {
     let mut cfg_b = config(2);
     cfg_b.media_timeout = Some(ms(3000));
-    let net = Net::new(config(1), cfg_b, Link::default());
-    START.with(|s| s.set(Some(net.start)));
-    net
+    Net::new(config(1), cfg_b, Link::default())
 }
 
 fn near(d: Duration, want: Duration) -> bool {
@@ -994,7 +986,7 @@ fn media_timeout_once_when_nothing_arrives() {
         let mut net = timeout_net();
         net.start_b(Codec::Pcmu, dir);
         net.run_until(ms(10_000));
-        let t = timeouts(&net.b);
+        let t = timeouts(&net);
         assert_eq!(t.len(), 1, "{dir:?}: {t:?}");
         assert!(
             near(t[0].0, ms(3000)) && near(t[0].1, ms(3000)),
@@ -1013,7 +1005,7 @@ fn no_media_timeout_when_not_expecting_media() {
         let mut net = timeout_net();
         net.start_b(Codec::Pcmu, dir);
         net.run_until(ms(10_000));
-        assert_eq!(timeouts(&net.b), vec![], "{dir:?}");
+        assert_eq!(timeouts(&net), vec![], "{dir:?}");
     }
     // Going on hold stops the clock; resuming restarts it from zero.
     let mut net = timeout_net();
@@ -1021,10 +1013,10 @@ fn no_media_timeout_when_not_expecting_media() {
     net.run_until(ms(2000));
     net.start_b(Codec::Pcmu, Direction::SendOnly);
     net.run_until(ms(6000));
-    assert_eq!(timeouts(&net.b), vec![]);
+    assert_eq!(timeouts(&net), vec![]);
     net.start_b(Codec::Pcmu, Direction::SendRecv);
     net.run_until(ms(12_000));
-    let t = timeouts(&net.b);
+    let t = timeouts(&net);
     assert_eq!(t.len(), 1, "{t:?}");
     assert!(near(t[0].0, ms(9000)), "{t:?}");
 }
@@ -1041,7 +1033,7 @@ fn received_rtp_resets_the_media_timer() {
     net.run_until(ms(10_000));
     let last = *net.b.rtp_arrivals.last().unwrap() - net.start;
     assert!(near(last, ms(5030)), "last arrival {last:?}");
-    let t = timeouts(&net.b);
+    let t = timeouts(&net);
     assert_eq!(t.len(), 1, "{t:?}");
     assert!(near(t[0].0, last + ms(3000)), "{t:?} after {last:?}");
     // Media comes back, then stops again: a new timeout.
@@ -1049,7 +1041,7 @@ fn received_rtp_resets_the_media_timer() {
     net.run_until(ms(12_000));
     net.start_a(Codec::Pcmu, Direction::Inactive);
     net.run_until(ms(20_000));
-    let t = timeouts(&net.b);
+    let t = timeouts(&net);
     assert_eq!(t.len(), 2, "{t:?}");
     assert!(near(t[1].0, ms(15_030)), "{t:?}");
 }
