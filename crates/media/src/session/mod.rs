@@ -463,7 +463,14 @@ impl MediaSession {
                         self.sender.on_report_block(block, ntp);
                     }
                 }
-                RtcpPacket::Goodbye(_) => bye = true,
+                // Only the peer's own leaving ends the call (anyone who can
+                // reach the port could send a BYE); before its first RTP we
+                // do not know its SSRC and take any.
+                RtcpPacket::Goodbye(g) => {
+                    bye |= self
+                        .remote_ssrc
+                        .is_none_or(|ssrc| g.sources.contains(&ssrc));
+                }
                 _ => {}
             }
         }
@@ -556,6 +563,12 @@ impl MediaSession {
                 Playout::Missing { .. } => stream.decoder.conceal(n, &mut self.rx_pcm),
                 Playout::Idle => {}
             }
+        } else {
+            // On hold: nothing is pushed, but the jitter buffer's clock must
+            // run so that it takes the pause as the end of a talkspurt. Left
+            // frozen mid-talkspurt, it would conceal the whole sequence gap
+            // frame by frame when we receive again.
+            let _ = stream.jitter.pop(now);
         }
         self.rx_pcm.resize(n, 0);
         if let Some(det) = self.inband_rx.as_mut() {
@@ -639,6 +652,14 @@ impl MediaSession {
             Some(pt) => stream.dtmf_tx.poll(self.timestamp).map(|ev| (pt, ev)),
             None => None,
         };
+        if event.is_none() && self.dtmf_pending && stream.dtmf_tx.is_idle() {
+            // Nothing to send after all (an empty or pause-only string, or a
+            // new stream dropped the queue): done, rather than pending forever.
+            self.dtmf_pending = false;
+            if self.events.len() < MAX_EVENTS {
+                self.events.push_back(SessionEvent::DtmfSent);
+            }
+        }
         let header_payload = match event {
             Some((pt, ev)) => {
                 self.payload.clear();
@@ -769,8 +790,13 @@ impl MediaSession {
                     return Err(SessionError::NoTelephoneEvent);
                 }
                 stream.dtmf_tx.send(digits).map_err(dtmf_err)?;
+                // In-band reports itself when its generator runs dry.
+                self.dtmf_pending = true;
             }
             SendMethod::Inband => {
+                // A generator made for a refused request must not stay behind:
+                // it would report `DtmfSent` for nothing on the next tick.
+                let fresh = self.inband_tx.is_none();
                 let gen = match self.inband_tx.as_mut() {
                     Some(g) => g,
                     None => self.inband_tx.insert(
@@ -778,15 +804,19 @@ impl MediaSession {
                             .map_err(dtmf_err)?,
                     ),
                 };
-                gen.queue(
+                let queued = gen.queue(
                     digits,
                     Duration::from_millis(100),
                     Duration::from_millis(60),
-                )
-                .map_err(dtmf_err)?;
+                );
+                if let Err(e) = queued {
+                    if fresh {
+                        self.inband_tx = None;
+                    }
+                    return Err(dtmf_err(e));
+                }
             }
         }
-        self.dtmf_pending = true;
         Ok(())
     }
 
