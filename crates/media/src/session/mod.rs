@@ -30,6 +30,9 @@ pub use stats::MediaStats;
 const MAX_EVENTS: usize = 256;
 /// Packets queued for sending at most (a tick queues one or two).
 const MAX_TRANSMIT: usize = 64;
+/// How long the latched RTP source must be silent before packets from another
+/// address (with another SSRC) may take its place.
+const LATCH_GRACE: Duration = Duration::from_millis(500);
 /// Recorded samples held at most between two drains (10 s at 48 kHz stereo).
 const MAX_RECORDED: usize = 48_000 * 2 * 10;
 
@@ -406,6 +409,19 @@ impl MediaSession {
             return;
         }
         let ssrc = packet.ssrc();
+        // Symmetric RTP follows the stream's source. Once latched, another
+        // address takes over only with the same SSRC (a NAT rebinding) or when
+        // the latched source has been silent for a while (the peer moved), so a
+        // stray or hostile sender cannot steal the audio ("RTP bleed").
+        if let Some(latched) = self.latched_rtp {
+            if latched != from
+                && self.remote_ssrc != Some(ssrc)
+                && now.saturating_duration_since(self.last_rtp_at) < LATCH_GRACE
+            {
+                self.counters.foreign_source += 1;
+                return;
+            }
+        }
         if self.remote_ssrc.is_some_and(|s| s != ssrc) {
             self.counters.ssrc_changes += 1;
         }
@@ -425,6 +441,7 @@ impl MediaSession {
             return;
         }
         if is_event {
+            self.counters.telephone_events += 1;
             let first = stream.dtmf_rx.on_packet(now, seq, ts, marker, payload);
             let mut more = Vec::new();
             while let Some(ev) = stream.dtmf_rx.poll_event() {

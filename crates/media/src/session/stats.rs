@@ -20,6 +20,10 @@ pub struct Counters {
     pub undecodable: u64,
     /// Times the remote SSRC changed.
     pub ssrc_changes: u64,
+    /// RTP from another address while the latched source was live: dropped.
+    pub foreign_source: u64,
+    /// telephone-event packets handed to the RFC 4733 receiver.
+    pub telephone_events: u64,
     /// Events dropped because nobody drained them.
     pub events_dropped: u64,
     /// Recorded frames dropped because nobody drained them.
