@@ -573,3 +573,47 @@ fn sdp_with_unknown_type_letters_is_answered() {
     );
     assert_options_ok(cw.sip_addr(), "udp");
 }
+
+/// A full RTP range answers new calls with 503 (and Retry-After), never a
+/// panic; the port pair is reused once the call holding it has ended.
+#[test]
+fn full_rtp_range_answers_503_and_ports_are_reused() {
+    let start = free_media_port();
+    let cw = Callwire::start(CallwireOpts::with_toml(&format!(
+        "[rtp]\nport_start = {start}\nport_count = 2\n"
+    )));
+    cw.set_default_auto_answer(true);
+    let offer = sdp(&[V, O, S, C, T, M, A]);
+    let first = send_invite(cw.sip_addr(), &offer).expect("first INVITE");
+    assert_eq!(first.status, 200, "{}", first.text());
+    let call = wait_incoming_active(&cw, Duration::from_secs(5));
+    assert_eq!(
+        call["local_rtp"].as_str(),
+        Some(format!("127.0.0.1:{start}").as_str()),
+        "{call}"
+    );
+
+    let second = send_invite(cw.sip_addr(), &offer).expect("second INVITE");
+    assert_eq!(second.status, 503, "{}", second.text());
+    assert!(second.reason.contains("Media Ports"), "{}", second.reason);
+    assert!(second.header("Retry-After").is_some(), "{}", second.text());
+
+    let id = call["id"].as_str().expect("call id");
+    cw.expect("POST", &format!("/v1/calls/{id}/hangup"), None, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let third = loop {
+        let r = send_invite(cw.sip_addr(), &offer).expect("third INVITE");
+        if r.status == 200 || Instant::now() > deadline {
+            break r;
+        }
+        thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        third.status,
+        200,
+        "the freed pair is reused: {}",
+        third.text()
+    );
+    assert_options_ok(cw.sip_addr(), "udp");
+    assert_eq!(log_has_panic(&cw), None, "panic in the log");
+}

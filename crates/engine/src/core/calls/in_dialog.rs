@@ -235,6 +235,9 @@ impl Core {
             call.state = CallState::Terminating;
             call.reason = reason;
         }
+        // Hanging up ends the media at once (RTCP BYE, recording closed, ports
+        // freed); the dialog waits for the BYE's answer.
+        self.stop_media(id);
         let Some(d) = self.dialogs.get_mut(&did) else {
             return Err(EngineError::Conflict("the call has no dialog".into()));
         };
