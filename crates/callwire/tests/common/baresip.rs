@@ -638,3 +638,60 @@ pub fn assert_tone(
     );
     (est, ms)
 }
+
+/// In-band DTMF digits in `x`: 20 ms blocks whose energy is (over 70 %)
+/// one row plus one column frequency, each at least a quarter of it; runs of
+/// at least two such blocks of the same digit count once, in order.
+pub fn dtmf_digits(x: &[i16], rate: u32) -> String {
+    const ROWS: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+    const COLS: [f64; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+    const KEYS: [[char; 4]; 4] = [
+        ['1', '2', '3', 'A'],
+        ['4', '5', '6', 'B'],
+        ['7', '8', '9', 'C'],
+        ['*', '0', '#', 'D'],
+    ];
+    let block = (rate / 50) as usize;
+    let best = |s: &[i16], freqs: &[f64; 4]| -> (usize, f64) {
+        freqs
+            .iter()
+            .map(|&f| tone_purity(s, rate, f))
+            .enumerate()
+            .fold((0, 0.0), |b, (i, p)| if p > b.1 { (i, p) } else { b })
+    };
+    let mut out = String::new();
+    let mut current: Option<(char, usize)> = None;
+    for s in x.chunks_exact(block) {
+        let key = (rms(s) > 300.0)
+            .then(|| {
+                let (r, pr) = best(s, &ROWS);
+                let (c, pc) = best(s, &COLS);
+                (pr > 0.25 && pc > 0.25 && pr + pc > 0.7).then_some(KEYS[r][c])
+            })
+            .flatten();
+        current = match (key, current) {
+            (Some(k), Some((c, n))) if k == c => Some((c, n + 1)),
+            (Some(k), prev) => {
+                if let Some((c, n)) = prev {
+                    if n >= 2 {
+                        out.push(c);
+                    }
+                }
+                Some((k, 1))
+            }
+            (None, Some((c, n))) => {
+                if n >= 2 {
+                    out.push(c);
+                }
+                None
+            }
+            (None, None) => None,
+        };
+    }
+    if let Some((c, n)) = current {
+        if n >= 2 {
+            out.push(c);
+        }
+    }
+    out
+}
