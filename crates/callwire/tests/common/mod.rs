@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod kamailio;
 pub mod media;
 pub mod netns;
