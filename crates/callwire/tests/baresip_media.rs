@@ -336,7 +336,6 @@ fn baresip_calls_callwire_opus() {
 /// A 3 s call with baresip's sine flowing both ways (callwire sends
 /// silence): the ended call's `media` counts the packets of the whole call.
 #[test]
-#[ignore = "engine bug: an ended call keeps the last 2 s stats snapshot, not the final stats"]
 fn final_media_stats_cover_the_whole_call() {
     let cw = start_callwire("PCMU", "rfc4733");
     let mut bs = Baresip::start(BaresipOpts::new("PCMU/8000/1", SINE_HZ));

@@ -178,6 +178,13 @@ impl Core {
     fn media_event(&mut self, ev: CallMediaEvent, now: Instant) {
         let id = ev.call;
         let Some(call) = self.calls.get_mut(&id) else {
+            // The call already left the live table: its final statistics (sent
+            // when its media task ends) go into the ended call's view.
+            if let MediaEvent::Stats(s) = &ev.event {
+                if let Some(v) = self.ended.iter_mut().rev().find(|v| v.id == id) {
+                    v.media = Some(MediaStatsView::from(s));
+                }
+            }
             return;
         };
         match ev.event {
