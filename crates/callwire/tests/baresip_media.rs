@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use common::baresip::{
-    assert_tone, estimate_frequency, longest_tone_run, Baresip, BaresipOpts, Wav,
+    assert_tone, estimate_frequency, longest_tone_run, rms, tone_purity, Baresip, BaresipOpts, Wav,
 };
 use common::{wait_for, Callwire, CallwireOpts};
 
@@ -586,4 +586,98 @@ fn dtmf_inband_to_baresip() {
     let found = common::baresip::dtmf_digits(&wav.samples, wav.sample_rate);
     assert_eq!(found, digits, "in-band digits in baresip's decoded audio");
     assert_eq!(bs.dtmf_received(), "", "baresip saw out-of-band DTMF");
+}
+
+/// Hold and resume from callwire's side with baresip: callwire re-INVITEs with
+/// `sendonly`, baresip answers and stops sending (its 700 Hz stops arriving in
+/// callwire's recording and `packets_received` stands still), and after the
+/// resume re-INVITE (`sendrecv`) the sine comes back.
+#[test]
+fn hold_and_resume_stop_and_restart_the_audio() {
+    let cw = start_callwire("PCMU", "rfc4733");
+    let bs = Baresip::start(BaresipOpts::new("PCMU/8000/1", SINE_HZ).auto_answer());
+    let id = callwire_calls_out(&cw, &bs);
+    let started = cw.expect(
+        "POST",
+        &format!("/v1/calls/{id}/recording"),
+        Some(json!({ "action": "start", "mode": "mixed" })),
+        201,
+    );
+    let t0 = Instant::now();
+    let rec = started["recording"]
+        .as_str()
+        .expect("recording id")
+        .to_string();
+    thread::sleep(Duration::from_millis(1000));
+
+    let held = cw.expect("POST", &format!("/v1/calls/{id}/hold"), None, 200);
+    assert_eq!(held["on_hold"], true, "{held}");
+    let hold_at = t0.elapsed().as_secs_f64() * 1000.0;
+    // Let the re-INVITE complete and a statistics refresh pass after it.
+    thread::sleep(Duration::from_millis(2300));
+    let during = cw.call(&id);
+    assert_eq!(during["state"], "active", "{during}");
+    assert_eq!(during["on_hold"], true, "{during}");
+    thread::sleep(Duration::from_millis(2100));
+    let later = cw.call(&id);
+    let received = |v: &Value| v["media"]["packets_received"].as_u64().unwrap_or(0);
+    assert!(
+        received(&later) <= received(&during) + 5,
+        "baresip kept sending while held: {} -> {}\n{during}\n{later}\n{}",
+        received(&during),
+        received(&later),
+        bs.log_tail(60)
+    );
+
+    let resumed = cw.expect("POST", &format!("/v1/calls/{id}/resume"), None, 200);
+    assert_eq!(resumed["on_hold"], false, "{resumed}");
+    let resume_at = t0.elapsed().as_secs_f64() * 1000.0;
+    thread::sleep(Duration::from_millis(2300));
+    let (status, _) = cw.post(
+        &format!("/v1/calls/{id}/recording"),
+        json!({ "action": "stop" }),
+    );
+    assert_eq!(status, 200);
+    let after = cw.call(&id);
+    assert!(
+        received(&after) > received(&later) + 25,
+        "audio did not come back after resume: {} -> {}",
+        received(&later),
+        received(&after)
+    );
+    wait_for("the recording to finish", Duration::from_secs(5), || {
+        let m = cw.expect("GET", &format!("/v1/recordings/{rec}"), None, 200);
+        (m["state"] == "finished").then_some(m)
+    });
+    let wav = fetch_wav(&cw, &rec);
+    let rate = wav.sample_rate;
+    let slice = |from_ms: f64, to_ms: f64| {
+        let a = (from_ms * f64::from(rate) / 1000.0) as usize;
+        let b = ((to_ms * f64::from(rate) / 1000.0) as usize).min(wav.samples.len());
+        &wav.samples[a.min(b)..b]
+    };
+    let sine = |x: &[i16]| tone_purity(x, rate, f64::from(SINE_HZ));
+    // Before the hold: the sine. While held (after the re-INVITE settled):
+    // silence. After the resume settled: the sine again.
+    let before = slice(200.0, hold_at - 100.0);
+    let held = slice(hold_at + 500.0, resume_at - 100.0);
+    let back = slice(resume_at + 500.0, resume_at + 1300.0);
+    assert!(
+        sine(before) > 0.8,
+        "no sine before hold: purity {:.2}",
+        sine(before)
+    );
+    assert!(rms(held) < 100.0, "audio while held: RMS {:.0}", rms(held));
+    assert!(
+        sine(back) > 0.8,
+        "no sine after resume: purity {:.2}",
+        sine(back)
+    );
+    eprintln!(
+        "hold at {hold_at:.0} ms, resume at {resume_at:.0} ms: RMS before {:.0}, held {:.0}, after {:.0}",
+        rms(before),
+        rms(held),
+        rms(back)
+    );
+    cw.expect("POST", &format!("/v1/calls/{id}/hangup"), None, 200);
 }
