@@ -308,3 +308,41 @@ fn silent_peer_is_hung_up_after_media_timeout() {
     );
     assert_eq!(ended["media"]["packets_received"], 0, "{ended}");
 }
+
+/// DTMF by SIP INFO from SIPp: `application/dtmf-relay` (with the digit, and
+/// with Asterisk's code 11 for `#`) and `application/dtmf` bodies give exactly
+/// `7*0#`, method `info`, with the durations the bodies announce.
+#[test]
+fn sip_info_dtmf_gives_digits_in_order() {
+    let cw = callwire("", &["PCMA", "PCMU"]);
+    let sipp = sipp_call(&cw, "media_dtmf_info.xml", Duration::from_secs(20));
+    // The whole call takes about a second: look for it once SIPp is done.
+    sipp.wait().assert_all_successful(1);
+    let call = cw
+        .calls(20)
+        .into_iter()
+        .find(|c| c["direction"] == "incoming")
+        .expect("the incoming call is listed");
+    let id = id_of(&call);
+    let ended = cw.wait_call_state(&id, "terminated", Duration::from_secs(5));
+    let dtmf = ended["dtmf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("call without dtmf list: {ended}"));
+    let digits: String = dtmf
+        .iter()
+        .map(|d| d["digit"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(digits, "7*0#", "digits received: {}", ended["dtmf"]);
+    assert!(
+        dtmf.iter().all(|d| d["method"] == "info"),
+        "{}",
+        ended["dtmf"]
+    );
+    let durations: Vec<u64> = dtmf
+        .iter()
+        .map(|d| d["duration_ms"].as_u64().unwrap_or(0))
+        .collect();
+    // dtmf-relay Duration is in ms; application/dtmf carries none (callwire
+    // takes 250 ms).
+    assert_eq!(durations, [160, 200, 250, 250], "{}", ended["dtmf"]);
+}
