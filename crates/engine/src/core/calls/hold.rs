@@ -16,16 +16,7 @@ impl Core {
         hold: bool,
         now: Instant,
     ) -> Result<CallView, EngineError> {
-        let call = self
-            .calls
-            .get(id)
-            .ok_or_else(|| self.not_found_or_ended(id))?;
-        if call.state != CallState::Active {
-            return Err(EngineError::Conflict(format!(
-                "call {id} is {}, not active",
-                call.state.as_str()
-            )));
-        }
+        let call = self.active_call(id)?;
         if call.media.reinvite.is_some() {
             return Err(EngineError::Conflict(
                 "a re-INVITE of this call is under way; try again".into(),

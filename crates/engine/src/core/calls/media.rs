@@ -246,7 +246,8 @@ impl Core {
         }
     }
 
-    fn active_call(&self, id: &str) -> Result<&Call, EngineError> {
+    /// The call `id` if it is active; 404 or 409 otherwise.
+    pub(super) fn active_call(&self, id: &str) -> Result<&Call, EngineError> {
         let call = self
             .calls
             .get(id)
