@@ -54,8 +54,13 @@ fn incoming_call_cancelled_while_ringing() {
 
 #[test]
 fn sipp_uac_with_10_percent_loss_all_calls_succeed() {
+    // A short T1 speeds up callwire's retransmissions, but it also shortens
+    // how long its transactions absorb the peer's (Timer J = 64·T1). SIPp
+    // keeps T1 = 500 ms and retransmits a BYE for up to 11.5 s, so T1 must
+    // stay above 11.5 s / 64 ≈ 180 ms or a late BYE retransmission meets a
+    // finished dialog (481). This flaked at T1 = 100 ms.
     let cw = Callwire::start(CallwireOpts::with_toml(
-        "[sip_timers]\nt1_ms = 100\nt2_ms = 1000\nt4_ms = 1000\n",
+        "[sip_timers]\nt1_ms = 250\nt2_ms = 2000\nt4_ms = 2000\n",
     ));
     cw.set_default_auto_answer(true);
     let res = SippCmd::uac(&cw.sip_addr().to_string())
