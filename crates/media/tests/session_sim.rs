@@ -1484,3 +1484,34 @@ mod fuzz {
         }
     }
 }
+
+/// Found by the fuzz test in CI: a spoofed packet with A's SSRC from another
+/// address, then one with a new SSRC from there, must not take the stream
+/// away from A (the latch needs several packets in a row to move).
+#[test]
+fn spoofed_ssrc_then_new_ssrc_cannot_steal_the_stream() {
+    let mut net = Net::pair(Link::default());
+    net.start_a(Codec::Pcmu, Direction::SendRecv);
+    net.start_b(Codec::Pcmu, Direction::SendRecv);
+    net.b.s.set_recording(Some(RecordMode::Mixed));
+    net.a
+        .s
+        .play(1, PlaySource::Tone(ToneSpec::parse("440").unwrap()), false);
+    net.run_until(ms(300));
+    let a_ssrc = config(1).ssrc;
+    inject(&mut net, ATTACKER, &rtp_packet(0, 0, 0, a_ssrc, &[]), false);
+    inject(
+        &mut net,
+        ATTACKER,
+        &rtp_packet(0, 0, 0x0338_863c, 0x6605_b27b, &[0x55; 160]),
+        false,
+    );
+    net.run_until(ms(1000));
+    let frame = Codec::Pcmu.samples_per_frame(20);
+    let rec = &net.b.left;
+    for f in rec[rec.len() - 30 * frame..].chunks(frame) {
+        assert!(rms(f) > 4000.0, "gap: RMS {}", rms(f));
+    }
+    assert_eq!(net.b.s.stats().counters.foreign_source, 2);
+    assert_eq!(net.b.rtp_sent().last().unwrap().to, A_RTP);
+}

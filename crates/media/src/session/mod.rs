@@ -31,8 +31,11 @@ const MAX_EVENTS: usize = 256;
 /// Packets queued for sending at most (a tick queues one or two).
 const MAX_TRANSMIT: usize = 64;
 /// How long the latched RTP source must be silent before packets from another
-/// address (with another SSRC) may take its place.
+/// address may take its place without proving anything.
 const LATCH_GRACE: Duration = Duration::from_millis(500);
+/// Packets in a row with the stream's SSRC from a new address that move the
+/// latch while the old source is still live.
+const LATCH_CONFIRM: u8 = 3;
 /// Recorded samples held at most between two drains (10 s at 48 kHz stereo).
 const MAX_RECORDED: usize = 48_000 * 2 * 10;
 
@@ -185,6 +188,8 @@ pub struct MediaSession {
     /// Where RTP/RTCP actually come from, once they do (symmetric RTP).
     latched_rtp: Option<SocketAddr>,
     latched_rtcp: Option<SocketAddr>,
+    /// A new address sending with the stream's SSRC, and how many in a row.
+    latch_candidate: Option<(SocketAddr, u32, u8)>,
     sequence: u16,
     timestamp: u32,
     next_tick: Option<Instant>,
@@ -232,6 +237,7 @@ impl MediaSession {
             stream: None,
             latched_rtp: None,
             latched_rtcp: None,
+            latch_candidate: None,
             next_tick: None,
             rtcp_timer: None,
             last_rtp_at: now,
@@ -409,19 +415,29 @@ impl MediaSession {
             return;
         }
         let ssrc = packet.ssrc();
-        // Symmetric RTP follows the stream's source. Once latched, another
-        // address takes over only with the same SSRC (a NAT rebinding) or when
-        // the latched source has been silent for a while (the peer moved), so a
-        // stray or hostile sender cannot steal the audio ("RTP bleed").
+        // Symmetric RTP follows the stream's source. While the latched source
+        // is live, another address takes over only with the stream's SSRC (a
+        // NAT rebinding) and only after LATCH_CONFIRM packets in a row, so a
+        // stray or spoofed packet cannot steal the audio ("RTP bleed"); once
+        // the latched source has been silent for LATCH_GRACE, anyone may.
         if let Some(latched) = self.latched_rtp {
-            if latched != from
-                && self.remote_ssrc != Some(ssrc)
-                && now.saturating_duration_since(self.last_rtp_at) < LATCH_GRACE
-            {
-                self.counters.foreign_source += 1;
-                return;
+            let live = now.saturating_duration_since(self.last_rtp_at) < LATCH_GRACE;
+            if latched != from && live {
+                let confirmed = self.remote_ssrc == Some(ssrc) && {
+                    let n = match self.latch_candidate {
+                        Some((a, s, n)) if a == from && s == ssrc => n + 1,
+                        _ => 1,
+                    };
+                    self.latch_candidate = Some((from, ssrc, n));
+                    n >= LATCH_CONFIRM
+                };
+                if !confirmed {
+                    self.counters.foreign_source += 1;
+                    return;
+                }
             }
         }
+        self.latch_candidate = None;
         if self.remote_ssrc.is_some_and(|s| s != ssrc) {
             self.counters.ssrc_changes += 1;
         }
