@@ -1,5 +1,5 @@
-//! Persistence for callwire: SIP accounts, call records, recordings' metadata
-//! and a small key/value `meta` table, behind one [`Store`] with async methods.
+//! Persistence for callwire: SIP accounts, call records, recordings' metadata,
+//! the event log and a small key/value `meta` table, behind one [`Store`] with async methods.
 //!
 //! All SQL of the project lives in this crate. It runs on SQLite (embedded,
 //! the default) through sqlx with runtime-bound queries, and is written to stay
@@ -15,6 +15,7 @@
 mod account;
 mod call_record;
 mod error;
+mod event;
 mod recording;
 mod store;
 mod time;
@@ -22,5 +23,6 @@ mod time;
 pub use account::AccountRecord;
 pub use call_record::CallRecord;
 pub use error::StoreError;
+pub use event::EventRecord;
 pub use recording::RecordingRecord;
 pub use store::{Store, DB_FILE_NAME, MAX_LIST_LIMIT};

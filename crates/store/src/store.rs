@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
-use crate::{time, AccountRecord, CallRecord, RecordingRecord, StoreError};
+use crate::{time, AccountRecord, CallRecord, EventRecord, RecordingRecord, StoreError};
 
 /// Name of the SQLite database file inside the data directory.
 pub const DB_FILE_NAME: &str = "callwire.db";
@@ -37,6 +37,8 @@ const ACCOUNT_COLUMNS: &str = "id, display_name, sip_user, domain, registrar, \
 
 const CALL_COLUMNS: &str = "id, account, direction, from_uri, to_uri, state, reason, \
     sip_status, sip_reason, call_id, created_at, answered_at, ended_at, codec, media_stats";
+
+const EVENT_COLUMNS: &str = "seq, id, type, at, account, call_id, data";
 
 const RECORDING_COLUMNS: &str = "id, call_id, account, state, mode, file, sample_rate, \
     channels, duration_ms, bytes, started_at, ended_at";
@@ -431,6 +433,85 @@ impl Store {
         Ok(())
     }
 
+    // ----- events -----
+
+    /// Appends events (in one transaction). An event whose `seq` is already
+    /// stored is left as it is.
+    pub async fn insert_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (seq) DO NOTHING"
+        );
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            sqlx::query(&sql)
+                .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
+                .bind(&e.id)
+                .bind(&e.kind)
+                .bind(time::encode(&e.at))
+                .bind(&e.account)
+                .bind(&e.call_id)
+                .bind(&e.data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Up to `limit` events with `seq` greater than `after`, oldest first.
+    pub async fn events_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// The lowest and highest stored `seq`, or `None` when there are no events.
+    pub async fn event_seq_range(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let row = sqlx::query("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        let lo: Option<i64> = row.try_get("lo")?;
+        let hi: Option<i64> = row.try_get("hi")?;
+        let corrupt = || StoreError::Corrupt {
+            table: "events",
+            column: "seq",
+        };
+        match (lo, hi) {
+            (Some(lo), Some(hi)) => Ok(Some((
+                u64::try_from(lo).map_err(|_| corrupt())?,
+                u64::try_from(hi).map_err(|_| corrupt())?,
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Deletes all but the newest `keep` events, and every event older than
+    /// `before`; returns how many went.
+    pub async fn prune_events(&self, keep: u32, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM events WHERE seq <= \
+             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2",
+        )
+        .bind(i64::from(keep))
+        .bind(time::encode(&before))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     // ----- meta -----
 
     /// The value stored under `key`, or `None`.
@@ -525,6 +606,24 @@ fn call_from_row(row: &SqliteRow) -> Result<CallRecord, StoreError> {
             .transpose()?,
         codec: row.try_get("codec")?,
         media_stats: row.try_get("media_stats")?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<EventRecord, StoreError> {
+    const T: &str = "events";
+    let seq: i64 = row.try_get("seq")?;
+    let at: String = row.try_get("at")?;
+    Ok(EventRecord {
+        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+            table: T,
+            column: "seq",
+        })?,
+        id: row.try_get("id")?,
+        kind: row.try_get("type")?,
+        at: time::decode(&at, T, "at")?,
+        account: row.try_get("account")?,
+        call_id: row.try_get("call_id")?,
+        data: row.try_get("data")?,
     })
 }
 
