@@ -25,6 +25,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 503: over a limit or stopping.
     Unavailable(String),
+    /// 410: no longer retained (events older than retention).
+    Gone(String),
     /// 500: something failed inside; details are logged, not returned.
     Internal,
 }
@@ -52,6 +54,7 @@ impl ApiError {
                 "send a JSON body with Content-Type: application/json".into(),
             ),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone()),
+            ApiError::Gone(m) => (StatusCode::GONE, "gone", m.clone()),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -84,6 +87,7 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(m) => ApiError::Conflict(m),
             EngineError::InvalidArgument(m) => ApiError::BadRequest(m),
             EngineError::Unavailable(m) => ApiError::Unavailable(m),
+            EngineError::Gone(m) => ApiError::Gone(m),
             other => {
                 tracing::error!(error = %other, "engine error");
                 ApiError::Internal

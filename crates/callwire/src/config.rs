@@ -5,7 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use callwire_engine::config::{CallsConfig, LimitsConfig, MediaConfig, RtpConfig, TimersConfig};
+use callwire_engine::config::{
+    CallsConfig, EventsConfig, LimitsConfig, MediaConfig, RtpConfig, TimersConfig,
+};
 use callwire_engine::EngineConfig;
 use serde::Deserialize;
 
@@ -42,6 +44,8 @@ struct FileConfig {
     rtp: RtpConfig,
     #[serde(default)]
     media: MediaConfig,
+    #[serde(default)]
+    events: EventsConfig,
     #[serde(default)]
     limits: LimitsConfig,
 }
@@ -91,6 +95,7 @@ impl Config {
             calls: file.calls,
             rtp: file.rtp,
             media,
+            events: file.events,
             limits: file.limits,
             user_agent: defaults.user_agent,
         };

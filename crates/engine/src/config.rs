@@ -20,6 +20,8 @@ pub struct EngineConfig {
     pub rtp: RtpConfig,
     /// Media engine settings.
     pub media: MediaConfig,
+    /// Event retention.
+    pub events: EventsConfig,
     /// Input limits.
     pub limits: LimitsConfig,
     /// `User-Agent`/`Server` header value.
@@ -35,6 +37,7 @@ impl Default for EngineConfig {
             calls: CallsConfig::default(),
             rtp: RtpConfig::default(),
             media: MediaConfig::default(),
+            events: EventsConfig::default(),
             limits: LimitsConfig::default(),
             user_agent: format!("callwire/{}", env!("CARGO_PKG_VERSION")),
         }
@@ -115,6 +118,25 @@ impl Default for RtpConfig {
         RtpConfig {
             port_start: 20000,
             port_count: 10000,
+        }
+    }
+}
+
+/// How long events stay replayable.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Events kept at most (older ones are pruned).
+    pub keep: u32,
+    /// Events older than this many hours are pruned.
+    pub keep_hours: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> EventsConfig {
+        EventsConfig {
+            keep: 100_000,
+            keep_hours: 24 * 7,
         }
     }
 }

@@ -23,6 +23,10 @@ pub enum EngineError {
     /// Over a limit or shutting down.
     #[error("{0}")]
     Unavailable(String),
+    /// What was asked for existed but is no longer kept (events older than
+    /// retention).
+    #[error("{0}")]
+    Gone(String),
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] callwire_store::StoreError),

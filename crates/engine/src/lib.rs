@@ -11,6 +11,7 @@ pub mod config;
 pub(crate) mod core;
 mod driver;
 pub mod error;
+pub mod events;
 mod media;
 pub mod model;
 
@@ -59,6 +60,18 @@ pub struct Health {
     pub active_calls: usize,
 }
 
+/// `GET /v1/state`: every account and every live call, consistent with the
+/// event stream up to `seq` (replay from `seq` to stay current).
+#[derive(Clone, Debug, Serialize)]
+pub struct StateSnapshot {
+    /// The last event this snapshot includes.
+    pub seq: u64,
+    /// Every account.
+    pub accounts: Vec<AccountView>,
+    /// Calls not yet ended.
+    pub calls: Vec<CallView>,
+}
+
 /// The SIP sockets the engine bound.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct SipBindings {
@@ -81,6 +94,7 @@ struct Inner {
     core: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     recordings_dir: std::path::PathBuf,
     prompts_dir: std::path::PathBuf,
+    hub: Arc<events::EventHub>,
     max_play_secs: u32,
 }
 
@@ -93,7 +107,9 @@ impl Engine {
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let media = config.media.clone();
         media::close_interrupted_recordings(&store, &media.recordings_dir()).await?;
-        let (bindings, join) = driver::start(config, store.clone(), rx).await?;
+        let last_seq = store.event_seq_range().await?.map_or(0, |(_, hi)| hi);
+        let hub = Arc::new(events::EventHub::new(last_seq + 1));
+        let (bindings, join) = driver::start(config, store.clone(), Arc::clone(&hub), rx).await?;
         Ok(Engine {
             commands,
             inner: Arc::new(Inner {
@@ -101,6 +117,7 @@ impl Engine {
                 store,
                 core: tokio::sync::Mutex::new(Some(join)),
                 recordings_dir: media.recordings_dir(),
+                hub,
                 prompts_dir: media.prompts_dir(),
                 max_play_secs: media.max_play_secs,
             }),
@@ -257,6 +274,25 @@ impl Engine {
             reply,
         })
         .await
+    }
+
+    /// A subscription to the event stream from `since` (exclusive; `None`:
+    /// only new events). `Gone` when events after `since` were pruned.
+    pub async fn subscribe(&self, since: Option<u64>) -> Result<events::Subscription, EngineError> {
+        self.inner
+            .hub
+            .subscribe(since, self.inner.store.clone())
+            .await
+    }
+
+    /// One consistent snapshot of accounts and live calls with its seq.
+    pub async fn state(&self) -> Result<StateSnapshot, EngineError> {
+        self.ask(Command::State).await
+    }
+
+    /// The seq of the newest event.
+    pub fn last_event_seq(&self) -> u64 {
+        self.inner.hub.last_seq()
     }
 
     /// Answers an incoming call.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod calls;
+mod events;
 mod media;
 mod recordings;
 
@@ -33,6 +34,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls/{id}/recording", post(media::recording))
         .route("/v1/calls/{id}/hold", post(media::hold))
         .route("/v1/calls/{id}/resume", post(media::resume))
+        .route("/v1/events", get(events::sse))
+        .route("/v1/state", get(events::snapshot))
         .route("/v1/recordings", get(recordings::list))
         .route(
             "/v1/recordings/{id}",

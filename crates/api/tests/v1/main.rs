@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod calls;
+mod events;
 mod hostile;
 mod media;
 mod support;

@@ -140,6 +140,15 @@ impl Api {
         }
     }
 
+    /// Sends one request and hands back the response with its body unread
+    /// (for streams).
+    pub async fn open(&self, req: Request<Body>) -> axum::response::Response {
+        tokio::time::timeout(Duration::from_secs(5), self.router.clone().oneshot(req))
+            .await
+            .expect("the router answered within 5 s")
+            .expect("the router is infallible")
+    }
+
     /// A request builder carrying the admin token.
     pub fn authed(method: Method, path: &str) -> axum::http::request::Builder {
         Request::builder()

@@ -168,6 +168,7 @@ impl Core {
         self.outputs
             .push_back(Output::SaveAccount(account.record()));
         self.accounts.insert(id.clone(), account);
+        self.account_event(&id, crate::model::event::kind::ACCOUNT_CREATED);
         self.start_registration(&id, now);
         self.account(&id).map(Account::view)
     }
@@ -214,6 +215,7 @@ impl Core {
                 || *p != account.password
         };
         self.outputs.push_back(Output::SaveAccount(record));
+        self.account_event(id, crate::model::event::kind::ACCOUNT_UPDATED);
         if registration_changed {
             self.stop_registration(id, now);
             self.start_registration(id, now);
@@ -234,6 +236,14 @@ impl Core {
                 what: "account",
                 id: id.to_owned(),
             })?;
+        let view = account.view();
+        self.emit(
+            crate::model::event::kind::ACCOUNT_DELETED,
+            Some(id),
+            None,
+            serde_json::to_value(view).unwrap_or_default(),
+            None,
+        );
         // The registration lives on until its unREGISTER is answered.
         if let Some(mut reg) = account.registration.take() {
             reg.stop(now, &mut self.rng);

@@ -6,6 +6,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod calls;
+pub(crate) mod events;
 pub(crate) mod registrations;
 pub(crate) mod target;
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 /// Commands from the [`crate::Engine`] handle (and internal completions).
 pub(crate) enum Command {
     ActiveCalls(Reply<usize>),
+    State(Reply<crate::StateSnapshot>),
     ListAccounts(Reply<Vec<AccountView>>),
     GetAccount {
         id: String,
@@ -147,6 +149,8 @@ pub(crate) enum Output {
         dest: SocketAddr,
         bytes: Vec<u8>,
     },
+    /// Publish and persist an event.
+    Event(crate::model::event::Event),
     /// Persist a call record.
     SaveCall(CallRecord),
     /// Persist an account (insert or update).
@@ -238,6 +242,8 @@ pub(crate) struct Core {
     pub(crate) shutting_down: bool,
     /// Playback ids handed out so far.
     pub(crate) playback_seq: u64,
+    /// The seq the next event gets.
+    pub(crate) next_seq: u64,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -290,6 +296,7 @@ impl Core {
             outputs: VecDeque::new(),
             shutting_down: false,
             playback_seq: 0,
+            next_seq: 1,
             config,
             local_ip,
             local_port,
@@ -571,6 +578,19 @@ impl Core {
     /// Handles one command; replies go out on the command's channel.
     pub(crate) fn command(&mut self, cmd: Command, now: Instant) {
         match cmd {
+            Command::State(reply) => {
+                let calls = self
+                    .calls
+                    .values()
+                    .filter(|c| !c.is_ended())
+                    .map(|c| c.view())
+                    .collect();
+                let _ = reply.send(Ok(crate::StateSnapshot {
+                    seq: self.next_seq.saturating_sub(1),
+                    accounts: self.accounts.values().map(|a| a.view()).collect(),
+                    calls,
+                }));
+            }
             Command::ActiveCalls(reply) => {
                 let _ = reply.send(Ok(self.active_calls()));
             }

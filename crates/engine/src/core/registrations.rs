@@ -263,6 +263,7 @@ impl Core {
         let Some(reg) = self.registration_mut(id) else {
             return;
         };
+        let mut changed = false;
         while let Some(event) = reg.machine.poll_event() {
             let RegistrationEvent::StateChanged { state } = event else {
                 continue;
@@ -298,6 +299,7 @@ impl Core {
                 _ => reg.view.clone(),
             };
             tracing::info!(account = %id, state = ?reg.view.state, code = ?reg.view.code, "registration state");
+            changed = true;
         }
         let deadline = reg.machine.poll_timeout();
         let quiet_delete = reg.delete_when_quiet || self.retiring.contains_key(id);
@@ -307,6 +309,9 @@ impl Core {
         }
         if quiet_delete && self.retiring.get(id).is_some_and(Registered::is_quiet) {
             self.retiring.remove(id);
+        }
+        if changed && self.accounts.contains_key(id) {
+            self.account_event(id, crate::model::event::kind::ACCOUNT_REGISTRATION_CHANGED);
         }
     }
 

@@ -135,6 +135,8 @@ struct Net {
     /// Messages (by [`label`]) always lost, both ways.
     block: Vec<&'static str>,
     log: Vec<Packet>,
+    /// Events each core emitted: (from A, event).
+    events: Vec<(bool, crate::model::event::Event)>,
 }
 
 impl Net {
@@ -156,6 +158,7 @@ impl Net {
             loss_to_b: 0.0,
             block: Vec::new(),
             log: Vec::new(),
+            events: Vec::new(),
         };
         net.pump();
         net
@@ -184,6 +187,9 @@ impl Net {
                 };
                 let outputs: Vec<Output> = src.outputs.drain(..).collect();
                 for out in outputs {
+                    if let Output::Event(e) = &out {
+                        self.events.push((from_a, e.clone()));
+                    }
                     let Output::Send {
                         transport,
                         dest,
@@ -1132,4 +1138,63 @@ fn media_timeout_ends_the_call_with_bye() {
     assert!(ended(&a), "{a:?}");
     assert_eq!(a.reason, Reason::MediaTimeout);
     assert!(ended(&net.b_call(&b_id)));
+}
+
+#[test]
+fn call_events_are_numbered_in_order() {
+    let mut net = Net::new(15, calls(60, 60), calls(60, 60), true);
+    let a_id = net.place_call(None).id;
+    let b_id = net.b_incoming().expect("B answered").id;
+    let now = net.now();
+    hold(&mut net.a, now, &a_id, true).expect("hold");
+    net.pump();
+    net.hangup_a(&a_id);
+    let kinds = |from_a: bool, call: &str| -> Vec<String> {
+        net.events
+            .iter()
+            .filter(|(a, e)| *a == from_a && e.call.as_deref() == Some(call))
+            .map(|(_, e)| e.kind.clone())
+            .collect()
+    };
+    assert_eq!(
+        kinds(true, &a_id),
+        [
+            "call.created",
+            "call.ringing",
+            "call.answered",
+            "call.hold_changed",
+            "call.state_changed",
+            "call.ended"
+        ],
+        "{:?}",
+        kinds(true, &a_id)
+    );
+    assert_eq!(
+        kinds(false, &b_id),
+        [
+            "call.created",
+            "call.answered",
+            "call.hold_changed",
+            "call.ended"
+        ]
+    );
+    // Each core numbers its own events 1, 2, 3, … without gaps.
+    for side in [true, false] {
+        let seqs: Vec<u64> = net
+            .events
+            .iter()
+            .filter(|(a, _)| *a == side)
+            .map(|(_, e)| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    }
+    // Every call event carries the call's full view.
+    let (_, ended) = net
+        .events
+        .iter()
+        .rev()
+        .find(|(a, e)| *a && e.kind == "call.ended")
+        .expect("call.ended");
+    assert_eq!(ended.data["state"], "terminated");
+    assert_eq!(ended.data["id"], a_id.as_str());
 }

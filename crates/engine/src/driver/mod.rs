@@ -65,6 +65,7 @@ fn advertised_ip(config: &EngineConfig) -> IpAddr {
 pub(crate) async fn start(
     config: EngineConfig,
     store: Store,
+    hub: std::sync::Arc<crate::events::EventHub>,
     mut commands: mpsc::Receiver<Command>,
 ) -> Result<(SipBindings, JoinHandle<()>), EngineError> {
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
@@ -92,9 +93,15 @@ pub(crate) async fn start(
     tracing::info!(%udp_addr, advertised = %local_ip, "SIP bound");
 
     let records = store.list_accounts().await?;
+    let next_seq = hub.last_seq() + 1;
     let (internal_tx, mut internal) = mpsc::channel::<Internal>(1024);
     let (store_tx, store_rx) = mpsc::channel::<Output>(STORE_QUEUE);
-    let writer = tokio::spawn(store_writer(store, store_rx, config.calls.keep_records));
+    let writer = tokio::spawn(store_writer(
+        store,
+        store_rx,
+        config.calls.keep_records,
+        config.events.clone(),
+    ));
 
     let (media_tx, mut media_events) = mpsc::channel::<media::CallMediaEvent>(MEDIA_EVENT_QUEUE);
     let recordings_dir = config.media.recordings_dir();
@@ -113,7 +120,9 @@ pub(crate) async fn start(
             store: store_tx,
             internal: internal_tx,
             media: media_tasks,
+            hub,
         };
+        core.set_next_seq(next_seq, std::time::Instant::now());
         core.load_accounts(records, std::time::Instant::now());
         io.flush(&mut core);
         let mut shutdown: Option<(Instant, tokio::sync::oneshot::Sender<()>)> = None;
@@ -213,6 +222,7 @@ struct Io {
     store: mpsc::Sender<Output>,
     internal: mpsc::Sender<Internal>,
     media: media::MediaTasks,
+    hub: std::sync::Arc<crate::events::EventHub>,
 }
 
 impl Io {
@@ -233,6 +243,12 @@ impl Io {
                     MediaOp::Command { call, cmd } => self.media.command(&call, cmd),
                     MediaOp::Stop { call } => self.media.stop(&call),
                 },
+                Output::Event(event) => {
+                    self.hub.publish(event.clone());
+                    if self.store.try_send(Output::Event(event)).is_err() {
+                        tracing::error!("store queue full; an event was not saved");
+                    }
+                }
                 Output::SaveCall(_)
                 | Output::SaveAccount(_)
                 | Output::DeleteAccount(_)
@@ -271,13 +287,27 @@ const STORE_BATCH: usize = 512;
 /// Applies store writes in order. Call records that queue up while a write is
 /// under way go to the store together, in one transaction; pruning of old call
 /// records runs now and then.
-async fn store_writer(store: Store, mut rx: mpsc::Receiver<Output>, keep: u32) {
+async fn store_writer(
+    store: Store,
+    mut rx: mpsc::Receiver<Output>,
+    keep: u32,
+    events: crate::config::EventsConfig,
+) {
     let mut since_prune = 0usize;
+    let mut events_since_prune = 0usize;
     let mut batch: Vec<callwire_store::CallRecord> = Vec::with_capacity(STORE_BATCH);
+    let mut event_batch: Vec<callwire_store::EventRecord> = Vec::with_capacity(STORE_BATCH);
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(op) = next.take() {
             match op {
+                Output::Event(event) => {
+                    event_batch.push(event.to_record());
+                    if event_batch.len() < STORE_BATCH {
+                        next = rx.try_recv().ok();
+                        continue;
+                    }
+                }
                 Output::SaveCall(record) => {
                     batch.push(record);
                     if batch.len() < STORE_BATCH {
@@ -286,16 +316,26 @@ async fn store_writer(store: Store, mut rx: mpsc::Receiver<Output>, keep: u32) {
                     }
                 }
                 other => {
+                    flush_events(&store, &mut event_batch, &mut events_since_prune).await;
                     flush_calls(&store, &mut batch, &mut since_prune).await;
                     apply(&store, other).await;
                     next = rx.try_recv().ok();
                     continue;
                 }
             }
+            flush_events(&store, &mut event_batch, &mut events_since_prune).await;
             flush_calls(&store, &mut batch, &mut since_prune).await;
             next = rx.try_recv().ok();
         }
+        flush_events(&store, &mut event_batch, &mut events_since_prune).await;
         flush_calls(&store, &mut batch, &mut since_prune).await;
+        if events_since_prune >= 1000 {
+            events_since_prune = 0;
+            let before = chrono::Utc::now() - chrono::Duration::hours(i64::from(events.keep_hours));
+            if let Err(e) = store.prune_events(events.keep, before).await {
+                tracing::error!(error = %e, "pruning events failed");
+            }
+        }
         if since_prune >= 1000 {
             since_prune = 0;
             if let Err(e) = store.prune_call_records(keep).await {
@@ -303,6 +343,21 @@ async fn store_writer(store: Store, mut rx: mpsc::Receiver<Output>, keep: u32) {
             }
         }
     }
+}
+
+async fn flush_events(
+    store: &Store,
+    batch: &mut Vec<callwire_store::EventRecord>,
+    since_prune: &mut usize,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    *since_prune += batch.len();
+    if let Err(e) = store.insert_events(batch).await {
+        tracing::error!(error = %e, events = batch.len(), "saving events failed");
+    }
+    batch.clear();
 }
 
 async fn flush_calls(

@@ -1,4 +1,5 @@
-//! The domain model every face reads: accounts, calls, their views.
+//! The domain model every face reads: accounts, calls, their views, events.
 
 pub mod account;
 pub mod call;
+pub mod event;

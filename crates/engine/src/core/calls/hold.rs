@@ -73,6 +73,7 @@ impl Core {
             call.media.on_hold = hold;
             call.media.reinvite = Some(ReInvite { offer, hold });
         }
+        self.call_changed(id);
         Ok(())
     }
 
@@ -149,6 +150,7 @@ impl Core {
                 if let Some(call) = self.calls.get_mut(id) {
                     call.media.on_hold = !pending.hold;
                 }
+                self.call_changed(id);
             }
         }
     }

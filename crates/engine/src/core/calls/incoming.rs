@@ -152,6 +152,7 @@ impl Core {
             media: Default::default(),
             info_dtmf: Default::default(),
             info_busy: false,
+            mark: None,
         };
         self.by_dialog.insert(dialog_id.clone(), id.clone());
         self.by_server_tx.insert(tx, id.clone());

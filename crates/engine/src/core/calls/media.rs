@@ -15,6 +15,7 @@ use crate::driver::media::{
 };
 use crate::model::account::DtmfMode;
 use crate::model::call::{DtmfView, MediaStatsView};
+use crate::model::event::kind;
 
 /// Received digits a call keeps for its view.
 const MAX_DTMF_KEPT: usize = 256;
@@ -40,6 +41,8 @@ pub(crate) struct CallMedia {
     pub(super) reinvite: Option<ReInvite>,
     /// After a 491: the hold state to offer again when the glare timer fires.
     pub(super) glare_retry: Option<bool>,
+    /// The last state published for each recording of the call.
+    pub(super) recording_states: std::collections::HashMap<String, String>,
 }
 
 /// Our re-INVITE in progress: its offer and what it asks for.
@@ -134,6 +137,8 @@ impl Core {
         if call.state == CallState::Active {
             self.push_stream(id);
         }
+        // A re-offer may have put the call on hold or taken it off.
+        self.call_changed(id);
     }
 
     /// Sends the negotiated stream to the call's media task.
@@ -197,21 +202,23 @@ impl Core {
                 let at = Self::now_utc()
                     - chrono::Duration::from_std(now.saturating_duration_since(d.start))
                         .unwrap_or_default();
-                push_dtmf(
-                    &mut call.media.dtmf,
-                    DtmfView {
-                        digit: d.digit.as_char(),
-                        method,
-                        duration_ms: u32::try_from(d.duration.as_millis()).unwrap_or(u32::MAX),
-                        at,
-                    },
-                );
+                let view = DtmfView {
+                    digit: d.digit.as_char(),
+                    method,
+                    duration_ms: u32::try_from(d.duration.as_millis()).unwrap_or(u32::MAX),
+                    at,
+                };
+                push_dtmf(&mut call.media.dtmf, view.clone());
                 tracing::debug!(call = %id, digit = %d.digit.as_char(), method, "DTMF received");
+                let detail = serde_json::to_value(view).unwrap_or_default();
+                self.call_detail_event(&id, kind::CALL_DTMF, detail);
             }
-            MediaEvent::Session(SessionEvent::PlaybackFinished { id: p, .. }) => {
+            MediaEvent::Session(SessionEvent::PlaybackFinished { id: p, stopped }) => {
                 if call.media.playback == Some(p) {
                     call.media.playback = None;
                 }
+                let detail = serde_json::json!({ "playback": p, "stopped": stopped });
+                self.call_detail_event(&id, kind::CALL_PLAYBACK_FINISHED, detail);
             }
             MediaEvent::Session(SessionEvent::MediaTimeout { silence }) => {
                 if call.state == CallState::Active {
@@ -222,10 +229,23 @@ impl Core {
             MediaEvent::Session(SessionEvent::DtmfSent | SessionEvent::RemoteBye) => {}
             MediaEvent::Stats(s) => call.media.stats = Some(MediaStatsView::from(&s)),
             MediaEvent::Recording(r) => {
-                if (r.state == "finished" || r.state == "failed")
-                    && call.media.recording.as_deref() == Some(r.id.as_str())
-                {
+                let ended = r.state == "finished" || r.state == "failed";
+                if ended && call.media.recording.as_deref() == Some(r.id.as_str()) {
                     call.media.recording = None;
+                }
+                // Progress reports (every second) are no event; state changes are.
+                let previous = call
+                    .media
+                    .recording_states
+                    .insert(r.id.clone(), r.state.clone());
+                if previous.as_deref() != Some(r.state.as_str()) {
+                    let kind = match (previous.is_none(), ended) {
+                        (_, true) => kind::RECORDING_FINISHED,
+                        (true, false) => kind::RECORDING_STARTED,
+                        (false, false) => kind::RECORDING_STATE_CHANGED,
+                    };
+                    let detail = serde_json::to_value(&r).unwrap_or_default();
+                    self.call_detail_event(&id, kind, detail);
                 }
             }
         }
@@ -233,16 +253,16 @@ impl Core {
 
     /// A DTMF digit from a SIP INFO.
     pub(super) fn on_info_dtmf(&mut self, id: &str, digit: char, duration_ms: u32) {
+        let view = DtmfView {
+            digit,
+            method: "info",
+            duration_ms,
+            at: Self::now_utc(),
+        };
         if let Some(call) = self.calls.get_mut(id) {
-            push_dtmf(
-                &mut call.media.dtmf,
-                DtmfView {
-                    digit,
-                    method: "info",
-                    duration_ms,
-                    at: Self::now_utc(),
-                },
-            );
+            push_dtmf(&mut call.media.dtmf, view.clone());
+            let detail = serde_json::to_value(view).unwrap_or_default();
+            self.call_detail_event(id, kind::CALL_DTMF, detail);
         }
     }
 

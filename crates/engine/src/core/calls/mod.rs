@@ -107,6 +107,8 @@ pub(crate) struct Call {
     /// DTMF digits waiting to go out as INFO, and whether one is under way.
     info_dtmf: std::collections::VecDeque<char>,
     info_busy: bool,
+    /// What the event stream last said about this call.
+    mark: Option<crate::core::events::CallMark>,
 }
 
 impl Call {
@@ -116,6 +118,14 @@ impl Call {
 
     pub(crate) fn account(&self) -> &str {
         &self.account
+    }
+
+    pub(crate) fn mark(&self) -> Option<crate::core::events::CallMark> {
+        self.mark
+    }
+
+    pub(crate) fn set_mark(&mut self, mark: crate::core::events::CallMark) {
+        self.mark = Some(mark);
     }
 
     pub(crate) fn view(&self) -> CallView {
@@ -290,10 +300,12 @@ impl Core {
         }
     }
 
+    /// Persists a call's record and publishes what changed about it.
     fn save(&mut self, id: &str) {
         if let Some(call) = self.calls.get(id) {
             self.outputs.push_back(Output::SaveCall(call.record()));
         }
+        self.call_changed(id);
     }
 
     fn calls_on_account(&self, account: &str) -> usize {

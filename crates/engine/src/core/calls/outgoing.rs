@@ -129,6 +129,7 @@ impl Core {
             media: Default::default(),
             info_dtmf: Default::default(),
             info_busy: false,
+            mark: None,
         };
         let _ = password;
         let view = call.view();
@@ -183,10 +184,15 @@ impl Core {
             }
         }
         let code = resp.status.code();
-        if (180..=183).contains(&code) && call.state == CallState::Calling {
+        let ringing = (180..=183).contains(&code) && call.state == CallState::Calling;
+        if ringing {
             call.state = CallState::Ringing;
         }
-        if leg.cancel.is_some() && !leg.cancel_sent {
+        let cancel = leg.cancel.is_some() && !leg.cancel_sent;
+        if ringing {
+            self.save(id);
+        }
+        if cancel {
             self.send_cancel(id, now);
         }
     }
@@ -435,6 +441,7 @@ impl Core {
         leg.cancel = Some(reason);
         if leg.provisional {
             call.state = CallState::Terminating;
+            self.call_changed(id);
             self.send_cancel(id, now);
             self.set_timer(now + TERMINATING_GUARD, CoreTimer::Guard(id.to_owned()));
         } else {
