@@ -21,6 +21,10 @@ pub const DB_FILE_NAME: &str = "callwire.db";
 /// Largest page [`Store::list_call_records`] returns; larger limits are capped.
 pub const MAX_LIST_LIMIT: u32 = 1000;
 
+/// Rows per multi-row INSERT (15 columns × 60 stays far below SQLite's
+/// variable limit).
+const ROWS_PER_STATEMENT: usize = 60;
+
 /// How long a statement waits for a lock held by another connection
 /// (or process) before failing with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -234,38 +238,50 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO call_records ({CALL_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
-             direction = excluded.direction, from_uri = excluded.from_uri, \
-             to_uri = excluded.to_uri, state = excluded.state, reason = excluded.reason, \
-             sip_status = excluded.sip_status, sip_reason = excluded.sip_reason, \
-             call_id = excluded.call_id, created_at = excluded.created_at, \
-             answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
-             codec = excluded.codec, \
-             media_stats = COALESCE(excluded.media_stats, call_records.media_stats)"
-        );
+        // The last record of each id wins; one multi-row statement per chunk
+        // (each statement is a round trip to SQLite's thread).
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            last.insert(r.id.as_str(), i);
+        }
+        let latest: Vec<&CallRecord> = records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.id.as_str()) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
         let mut tx = self.pool.begin().await?;
-        for record in records {
-            sqlx::query(&sql)
-                .bind(&record.id)
-                .bind(&record.account)
-                .bind(&record.direction)
-                .bind(&record.from_uri)
-                .bind(&record.to_uri)
-                .bind(&record.state)
-                .bind(&record.reason)
-                .bind(record.sip_status.map(i64::from))
-                .bind(&record.sip_reason)
-                .bind(&record.call_id)
-                .bind(time::encode(&record.created_at))
-                .bind(record.answered_at.as_ref().map(time::encode))
-                .bind(record.ended_at.as_ref().map(time::encode))
-                .bind(&record.codec)
-                .bind(&record.media_stats)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite> =
+                sqlx::QueryBuilder::new(format!("INSERT INTO call_records ({CALL_COLUMNS}) "));
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.id.clone())
+                    .push_bind(r.account.clone())
+                    .push_bind(r.direction.clone())
+                    .push_bind(r.from_uri.clone())
+                    .push_bind(r.to_uri.clone())
+                    .push_bind(r.state.clone())
+                    .push_bind(r.reason.clone())
+                    .push_bind(r.sip_status.map(i64::from))
+                    .push_bind(r.sip_reason.clone())
+                    .push_bind(r.call_id.clone())
+                    .push_bind(time::encode(&r.created_at))
+                    .push_bind(r.answered_at.as_ref().map(time::encode))
+                    .push_bind(r.ended_at.as_ref().map(time::encode))
+                    .push_bind(r.codec.clone())
+                    .push_bind(r.media_stats.clone());
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
+                 direction = excluded.direction, from_uri = excluded.from_uri, \
+                 to_uri = excluded.to_uri, state = excluded.state, reason = excluded.reason, \
+                 sip_status = excluded.sip_status, sip_reason = excluded.sip_reason, \
+                 call_id = excluded.call_id, created_at = excluded.created_at, \
+                 answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
+                 codec = excluded.codec, \
+                 media_stats = COALESCE(excluded.media_stats, call_records.media_stats)",
+            );
+            qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -275,11 +291,27 @@ impl Store {
     /// saved later without statistics keeps them. Nothing happens when there
     /// is no such record.
     pub async fn set_call_media_stats(&self, id: &str, json: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE call_records SET media_stats = $2 WHERE id = $1")
-            .bind(id)
-            .bind(json)
-            .execute(&self.pool)
-            .await?;
+        self.set_calls_media_stats(&[(id.to_owned(), json.to_owned())])
+            .await
+    }
+
+    /// [`Store::set_call_media_stats`] for several calls in one transaction.
+    pub async fn set_calls_media_stats(
+        &self,
+        stats: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        if stats.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for (id, json) in stats {
+            sqlx::query("UPDATE call_records SET media_stats = $2 WHERE id = $1")
+                .bind(id)
+                .bind(json)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -441,22 +473,21 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (seq) DO NOTHING"
-        );
         let mut tx = self.pool.begin().await?;
-        for e in events {
-            sqlx::query(&sql)
-                .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
-                .bind(&e.id)
-                .bind(&e.kind)
-                .bind(time::encode(&e.at))
-                .bind(&e.account)
-                .bind(&e.call_id)
-                .bind(&e.data)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite> =
+                sqlx::QueryBuilder::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+            qb.push_values(chunk, |mut b, e| {
+                b.push_bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
+                    .push_bind(e.id.clone())
+                    .push_bind(e.kind.clone())
+                    .push_bind(time::encode(&e.at))
+                    .push_bind(e.account.clone())
+                    .push_bind(e.call_id.clone())
+                    .push_bind(e.data.clone());
+            });
+            qb.push(" ON CONFLICT (seq) DO NOTHING");
+            qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

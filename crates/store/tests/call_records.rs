@@ -169,3 +169,22 @@ async fn media_stats_survive_later_upserts_without_them() {
     store.set_call_media_stats("none", "{}").await.unwrap();
     assert_eq!(store.get_call_record("none").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_batch_keeps_the_last_record_of_each_id() {
+    let store = Store::open_memory().await.unwrap();
+    let mut batch = Vec::new();
+    for i in 0..130 {
+        let mut r = call(&format!("b{}", i % 50), i);
+        r.state = format!("s{i}");
+        batch.push(r);
+    }
+    store.upsert_call_records(&batch).await.unwrap();
+    let all = store.list_call_records(1000, None).await.unwrap();
+    assert_eq!(all.len(), 50);
+    for r in &all {
+        let n: i64 = r.id[1..].parse().unwrap();
+        let last = (0..130).filter(|i| i % 50 == n).max().unwrap();
+        assert_eq!(r.state, format!("s{last}"), "{r:?}");
+    }
+}

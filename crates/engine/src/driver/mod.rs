@@ -297,6 +297,7 @@ async fn store_writer(
     let mut events_since_prune = 0usize;
     let mut batch: Vec<callwire_store::CallRecord> = Vec::with_capacity(STORE_BATCH);
     let mut event_batch: Vec<callwire_store::EventRecord> = Vec::with_capacity(STORE_BATCH);
+    let mut stats_batch: Vec<(String, String)> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(op) = next.take() {
@@ -315,9 +316,19 @@ async fn store_writer(
                         continue;
                     }
                 }
+                Output::SaveMediaStats { call, json } => {
+                    // After the call records queued before them (the record
+                    // must exist), in one transaction with their neighbours.
+                    stats_batch.push((call, json));
+                    if stats_batch.len() < STORE_BATCH {
+                        next = rx.try_recv().ok();
+                        continue;
+                    }
+                }
                 other => {
                     flush_events(&store, &mut event_batch, &mut events_since_prune).await;
                     flush_calls(&store, &mut batch, &mut since_prune).await;
+                    flush_stats(&store, &mut stats_batch).await;
                     apply(&store, other).await;
                     next = rx.try_recv().ok();
                     continue;
@@ -325,10 +336,12 @@ async fn store_writer(
             }
             flush_events(&store, &mut event_batch, &mut events_since_prune).await;
             flush_calls(&store, &mut batch, &mut since_prune).await;
+            flush_stats(&store, &mut stats_batch).await;
             next = rx.try_recv().ok();
         }
         flush_events(&store, &mut event_batch, &mut events_since_prune).await;
         flush_calls(&store, &mut batch, &mut since_prune).await;
+        flush_stats(&store, &mut stats_batch).await;
         if events_since_prune >= 1000 {
             events_since_prune = 0;
             let before = chrono::Utc::now() - chrono::Duration::hours(i64::from(events.keep_hours));
@@ -360,6 +373,16 @@ async fn flush_events(
     batch.clear();
 }
 
+async fn flush_stats(store: &Store, batch: &mut Vec<(String, String)>) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = store.set_calls_media_stats(batch).await {
+        tracing::error!(error = %e, calls = batch.len(), "saving media statistics failed");
+    }
+    batch.clear();
+}
+
 async fn flush_calls(
     store: &Store,
     batch: &mut Vec<callwire_store::CallRecord>,
@@ -387,7 +410,6 @@ async fn apply(store: &Store, op: Output) {
             other => other,
         },
         Output::SaveRecording(record) => store.upsert_recording(&record).await,
-        Output::SaveMediaStats { call, json } => store.set_call_media_stats(&call, &json).await,
         _ => Ok(()),
     };
     if let Err(e) = result {
