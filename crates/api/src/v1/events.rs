@@ -7,12 +7,18 @@
 //! consumer too slow for the live stream gets one `stream.lagged` message
 //! (`{"next_seq": N}`) and the stream ends; it reconnects with
 //! `since = N - 1`. `since` older than retention → 410.
+//!
+//! `/v1/events/ws` is the same stream over a WebSocket: one text message per
+//! event (the event's JSON), the same query parameters, and a last
+//! `{"type": "stream.lagged", "next_seq": N}` message before the close.
 
 use std::convert::Infallible;
 
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::IntoResponse;
 use callwire_engine::events::{StreamItem, Subscription};
 use callwire_engine::model::event::Event;
 use futures_util::Stream;
@@ -60,11 +66,12 @@ impl Filter {
     }
 }
 
-pub(super) async fn sse(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+/// Parses the query and `Last-Event-ID`, and subscribes.
+async fn open(
+    state: &AppState,
+    headers: &HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+) -> Result<(Subscription, Filter), ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let last_event_id = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -92,8 +99,61 @@ pub(super) async fn sse(
         call: q.call,
     };
     let sub = state.engine.subscribe(since).await?;
-    let stream = futures_util::stream::unfold(Some((sub, filter)), next_message);
+    Ok((sub, filter))
+}
+
+pub(super) async fn sse(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let opened = open(&state, &headers, query).await?;
+    let stream = futures_util::stream::unfold(Some(opened), next_message);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The stream over a WebSocket. Errors (bad query, 410) are answered as HTTP
+/// before the upgrade.
+pub(super) async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    upgrade: WebSocketUpgrade,
+) -> Result<impl IntoResponse, ApiError> {
+    let opened = open(&state, &headers, query).await?;
+    Ok(upgrade.on_upgrade(move |socket| pump_websocket(socket, opened)))
+}
+
+async fn pump_websocket(mut socket: WebSocket, (mut sub, filter): (Subscription, Filter)) {
+    loop {
+        tokio::select! {
+            item = sub.next() => {
+                let text = match item {
+                    Some(StreamItem::Event(e)) => {
+                        if !filter.matches(&e) {
+                            continue;
+                        }
+                        serde_json::to_string(&*e).unwrap_or_default()
+                    }
+                    Some(StreamItem::Lagged { next_seq }) => {
+                        let msg = serde_json::json!({ "type": "stream.lagged", "next_seq": next_seq });
+                        let _ = socket.send(Message::Text(msg.to_string().into())).await;
+                        break;
+                    }
+                    None => break,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                // The client speaks only to close (pings are answered by axum).
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
 }
 
 /// The next SSE message of a subscription (`None` state: the stream is over).

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls/{id}/hold", post(media::hold))
         .route("/v1/calls/{id}/resume", post(media::resume))
         .route("/v1/events", get(events::sse))
+        .route("/v1/events/ws", get(events::websocket))
         .route("/v1/state", get(events::snapshot))
         .route("/v1/recordings", get(recordings::list))
         .route(

@@ -176,3 +176,62 @@ async fn bad_event_requests_are_refused() {
         .await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+#[tokio::test]
+async fn websocket_replays_then_goes_live() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let api = Api::start().await;
+    for id in ["w1", "w2"] {
+        add_account(&api, id).await;
+    }
+    let addr = api.serve().await;
+    let mut req = format!("ws://{addr}/v1/events/ws?since=0&types=account.*")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", crate::support::TOKEN).parse().unwrap(),
+    );
+    let (mut ws, resp) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("upgrade");
+    assert_eq!(resp.status(), 101);
+    async fn next<S>(ws: &mut S) -> Value
+    where
+        S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+            + Unpin,
+    {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("a message within 5 s")
+                .expect("open")
+                .expect("a frame");
+            if let Message::Text(t) = msg {
+                return serde_json::from_str::<Value>(&t).unwrap();
+            }
+        }
+    }
+    let first = next(&mut ws).await;
+    assert_eq!(
+        (first["seq"].clone(), first["type"].clone()),
+        (json!(1), json!("account.created"))
+    );
+    assert_eq!(next(&mut ws).await["seq"], 2);
+    add_account(&api, "w3").await;
+    let live = next(&mut ws).await;
+    assert_eq!(live["seq"], 3);
+    assert_eq!(live["data"]["id"], "w3");
+
+    // Without the token the upgrade is refused with the API's 401.
+    let err = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/events/ws"))
+        .await
+        .expect_err("no token");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(r) => assert_eq!(r.status(), 401),
+        other => panic!("{other:?}"),
+    }
+}

@@ -149,6 +149,18 @@ impl Api {
             .expect("the router is infallible")
     }
 
+    /// Serves the router on a loopback port (for clients that need a real
+    /// connection, such as WebSockets); the server lives as long as the test.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        addr
+    }
+
     /// A request builder carrying the admin token.
     pub fn authed(method: Method, path: &str) -> axum::http::request::Builder {
         Request::builder()
