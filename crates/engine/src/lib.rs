@@ -236,6 +236,40 @@ impl Engine {
         Ok(calls)
     }
 
+    /// Call records matching `query`, newest first, and the cursor of the
+    /// next page (`None` on the last page). A cursor from a previous page
+    /// goes in `cursor`.
+    pub async fn call_records(
+        &self,
+        mut query: callwire_store::CallRecordQuery,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<CallView>, Option<String>), EngineError> {
+        if let Some(c) = cursor {
+            query.after = Some(parse_cursor(c)?);
+        }
+        let limit = limit.clamp(1, 1000);
+        let records = self.inner.store.query_call_records(&query, limit).await?;
+        let next = (records.len() == limit as usize)
+            .then(|| records.last().map(make_cursor))
+            .flatten();
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let recordings = self.inner.store.recording_ids_for_calls(&ids).await?;
+        let views = records
+            .into_iter()
+            .map(|r| {
+                let mut v = core::calls::view_from_record(r);
+                v.recordings = recordings
+                    .iter()
+                    .filter(|(call, _)| *call == v.id)
+                    .map(|(_, rec)| rec.clone())
+                    .collect();
+                v
+            })
+            .collect();
+        Ok((views, next))
+    }
+
     /// One call, live or from the records.
     pub async fn get_call(&self, id: &str) -> Result<CallView, EngineError> {
         let key = id.to_owned();
@@ -334,4 +368,20 @@ impl Engine {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), join).await;
         }
     }
+}
+
+/// A page cursor: the last record's creation time (µs since the epoch) and id.
+fn make_cursor(r: &callwire_store::CallRecord) -> String {
+    format!("{}.{}", r.created_at.timestamp_micros(), r.id)
+}
+
+fn parse_cursor(c: &str) -> Result<(chrono::DateTime<chrono::Utc>, String), EngineError> {
+    let bad = || EngineError::InvalidArgument("cursor is not one this API gave out".into());
+    let (micros, id) = c.split_once('.').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    if id.is_empty() || id.len() > 64 {
+        return Err(bad());
+    }
+    Ok((at, id.to_owned()))
 }

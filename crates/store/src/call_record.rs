@@ -40,3 +40,22 @@ pub struct CallRecord {
     /// Media statistics at the end of the call, as JSON text written by the engine.
     pub media_stats: Option<String>,
 }
+
+/// What [`crate::Store::query_call_records`] selects; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallRecordQuery {
+    /// Only this account's calls.
+    pub account: Option<String>,
+    /// `"incoming"` or `"outgoing"`.
+    pub direction: Option<String>,
+    /// Only calls in this state (e.g. `"terminated"`).
+    pub state: Option<String>,
+    /// Only calls with this reason (e.g. `"Busy"`).
+    pub reason: Option<String>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created strictly before.
+    pub until: Option<DateTime<Utc>>,
+    /// Resume after this record (`created_at`, `id`) of a previous page.
+    pub after: Option<(DateTime<Utc>, String)>,
+}

@@ -21,7 +21,7 @@ mod store;
 mod time;
 
 pub use account::AccountRecord;
-pub use call_record::CallRecord;
+pub use call_record::{CallRecord, CallRecordQuery};
 pub use error::StoreError;
 pub use event::EventRecord;
 pub use recording::RecordingRecord;

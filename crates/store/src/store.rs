@@ -13,7 +13,9 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
-use crate::{time, AccountRecord, CallRecord, EventRecord, RecordingRecord, StoreError};
+use crate::{
+    time, AccountRecord, CallRecord, CallRecordQuery, EventRecord, RecordingRecord, StoreError,
+};
 
 /// Name of the SQLite database file inside the data directory.
 pub const DB_FILE_NAME: &str = "callwire.db";
@@ -356,6 +358,61 @@ impl Store {
             }
         };
         rows.iter().map(call_from_row).collect()
+    }
+
+    /// Up to `limit` records (capped at [`MAX_LIST_LIMIT`]) matching `q`,
+    /// newest first (`created_at`, then `id`, descending). To page, pass the
+    /// last record's (`created_at`, `id`) as `q.after`: no record is skipped or
+    /// repeated, even when several share a timestamp.
+    pub async fn query_call_records(
+        &self,
+        q: &CallRecordQuery,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let limit = i64::from(limit.min(MAX_LIST_LIMIT));
+        // NULL parameters switch a filter off: one statement for every case.
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} FROM call_records WHERE \
+             ($1 IS NULL OR account = $1) AND ($2 IS NULL OR direction = $2) AND \
+             ($3 IS NULL OR state = $3) AND ($4 IS NULL OR reason = $4) AND \
+             ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) AND \
+             ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
+             ORDER BY created_at DESC, id DESC LIMIT $9"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(q.account.as_deref())
+            .bind(q.direction.as_deref())
+            .bind(q.state.as_deref())
+            .bind(q.reason.as_deref())
+            .bind(q.from.as_ref().map(time::encode))
+            .bind(q.until.as_ref().map(time::encode))
+            .bind(q.after.as_ref().map(|(t, _)| time::encode(t)))
+            .bind(q.after.as_ref().map(|(_, id)| id.as_str()))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(call_from_row).collect()
+    }
+
+    /// Recording ids per call, for the given calls (oldest recording first).
+    pub async fn recording_ids_for_calls(
+        &self,
+        calls: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite> =
+            sqlx::QueryBuilder::new("SELECT call_id, id FROM recordings WHERE call_id IN (");
+        let mut sep = qb.separated(", ");
+        for c in calls {
+            sep.push_bind(c.clone());
+        }
+        qb.push(") ORDER BY started_at, id");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("call_id")?, r.try_get("id")?)))
+            .collect()
     }
 
     /// Deletes all but the `keep` newest records (same order as

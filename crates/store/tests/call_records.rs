@@ -188,3 +188,57 @@ async fn a_batch_keeps_the_last_record_of_each_id() {
         assert_eq!(r.state, format!("s{last}"), "{r:?}");
     }
 }
+
+#[tokio::test]
+async fn query_filters_and_pages_without_skipping_ties() {
+    let store = Store::open_memory().await.unwrap();
+    let mut batch = Vec::new();
+    for i in 0..30i64 {
+        // Pairs share a timestamp: paging must not skip or repeat them.
+        let mut r = call(&format!("q{i:02}"), i / 2);
+        r.account = if i % 3 == 0 { "a".into() } else { "b".into() };
+        r.direction = if i % 2 == 0 {
+            "incoming".into()
+        } else {
+            "outgoing".into()
+        };
+        r.reason = if i % 5 == 0 {
+            "Busy".into()
+        } else {
+            "Terminated".into()
+        };
+        batch.push(r);
+    }
+    store.upsert_call_records(&batch).await.unwrap();
+    let q = callwire_store::CallRecordQuery::default();
+    let mut seen = Vec::new();
+    let mut page_q = q.clone();
+    loop {
+        let page = store.query_call_records(&page_q, 7).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        page_q.after = Some((last.created_at, last.id.clone()));
+        seen.extend(page.into_iter().map(|r| r.id));
+    }
+    let mut want: Vec<String> = (0..30).map(|i| format!("q{i:02}")).collect();
+    want.reverse();
+    assert_eq!(seen, want, "newest first, ties by id, each once");
+
+    let busy_in_a = callwire_store::CallRecordQuery {
+        account: Some("a".into()),
+        reason: Some("Busy".into()),
+        ..Default::default()
+    };
+    let got = store.query_call_records(&busy_in_a, 100).await.unwrap();
+    assert_eq!(ids(&got), ["q15", "q00"]);
+    let window = callwire_store::CallRecordQuery {
+        direction: Some("outgoing".into()),
+        from: Some(at(3)),
+        until: Some(at(5)),
+        ..Default::default()
+    };
+    let got = store.query_call_records(&window, 100).await.unwrap();
+    assert_eq!(ids(&got), ["q09", "q07"]);
+}

@@ -2,6 +2,7 @@
 //! in `docs/api.md`.
 
 mod accounts;
+mod call_records;
 mod calls;
 mod events;
 mod media;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls/{id}/recording", post(media::recording))
         .route("/v1/calls/{id}/hold", post(media::hold))
         .route("/v1/calls/{id}/resume", post(media::resume))
+        .route("/v1/call-records", get(call_records::list))
         .route("/v1/events", get(events::sse))
         .route("/v1/events/ws", get(events::websocket))
         .route("/v1/state", get(events::snapshot))
