@@ -45,6 +45,60 @@ pub struct PlaceCall {
     pub to: String,
     /// Cancel after this many seconds without an answer (default from the config).
     pub ring_timeout_secs: Option<u32>,
+    /// Caller display name in From (default: the account's).
+    pub caller_name: Option<String>,
+    /// Caller user part in From (default: the account's user).
+    pub caller_user: Option<String>,
+    /// Extra headers for the INVITE; names must start with `X-`.
+    pub headers: Vec<(String, String)>,
+    /// Hang up (BYE, reason `Terminated`) this many seconds after the answer.
+    pub max_duration_secs: Option<u32>,
+}
+
+impl PlaceCall {
+    /// Checks the options; the message names the field.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |m: &str| Err(EngineError::InvalidArgument(m.to_owned()));
+        if let Some(n) = &self.caller_name {
+            if n.len() > 128 || n.contains(['"', '\\', '\r', '\n']) {
+                return bad("caller_name must be at most 128 characters without quotes, backslashes or line breaks");
+            }
+        }
+        if let Some(u) = &self.caller_user {
+            if u.is_empty()
+                || u.len() > 64
+                || !u
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c))
+            {
+                return bad("caller_user must be 1-64 characters allowed in a SIP user part");
+            }
+        }
+        if self.headers.len() > 16 {
+            return bad("at most 16 headers");
+        }
+        for (name, value) in &self.headers {
+            let token = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c));
+            if !token || !name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("X-")) {
+                return bad("header names must be tokens starting with X-");
+            }
+            if value.len() > 1024 || value.chars().any(|c| c.is_control()) {
+                return bad(
+                    "header values must be at most 1024 characters without control characters",
+                );
+            }
+        }
+        if matches!(self.max_duration_secs, Some(0))
+            || self.max_duration_secs.is_some_and(|d| d > 86_400)
+        {
+            return bad("max_duration_secs must be between 1 and 86400");
+        }
+        Ok(())
+    }
 }
 
 /// What `GET /v1/health` shows.
@@ -289,6 +343,7 @@ impl Engine {
 
     /// Places an outgoing call.
     pub async fn place_call(&self, call: PlaceCall) -> Result<CallView, EngineError> {
+        call.validate()?;
         let target = core::target::parse_callee(&call.to)?;
         // The first hop is the account's outbound proxy when it has one.
         let account = self.get_account(&call.account).await?;

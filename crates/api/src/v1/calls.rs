@@ -17,6 +17,15 @@ pub(super) struct NewCall {
     to: String,
     #[serde(default)]
     ring_timeout_secs: Option<u32>,
+    #[serde(default)]
+    caller_name: Option<String>,
+    #[serde(default)]
+    caller_user: Option<String>,
+    /// Extra INVITE headers, `X-` names only.
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    max_duration_secs: Option<u32>,
 }
 
 fn default_account() -> String {
@@ -66,6 +75,10 @@ pub(super) async fn create(
         account: body.account,
         to: body.to,
         ring_timeout_secs: body.ring_timeout_secs,
+        caller_name: body.caller_name,
+        caller_user: body.caller_user,
+        headers: body.headers.into_iter().collect(),
+        max_duration_secs: body.max_duration_secs,
     };
     let view = state.engine.place_call(call).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))

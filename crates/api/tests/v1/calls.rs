@@ -44,6 +44,12 @@ async fn place_call_input_is_validated() {
         json!({"to": SILENT, "ring_timeout_secs": "30"}),
         json!({"to": SILENT, "account": 1}),
         json!({"to": SILENT, "bogus": true}),
+        json!({"to": SILENT, "headers": {"Via": "SIP/2.0/UDP evil"}}),
+        json!({"to": SILENT, "headers": {"X-Ok": "a\r\nVia: evil"}}),
+        json!({"to": SILENT, "headers": ["X-A"]}),
+        json!({"to": SILENT, "caller_name": "say \"hi\""}),
+        json!({"to": SILENT, "caller_user": "two words"}),
+        json!({"to": SILENT, "max_duration_secs": 0}),
         json!([SILENT]),
     ];
     for body in bad_bodies {

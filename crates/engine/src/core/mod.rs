@@ -208,6 +208,8 @@ pub(crate) enum CoreTimer {
     Registration(String),
     /// Re-send a re-INVITE after a 491 (glare).
     ReInviteRetry(String),
+    /// A call reached its maximum duration.
+    MaxDuration(String),
 }
 
 /// The core's state.
@@ -355,6 +357,7 @@ impl Core {
                 CoreTimer::Guard(id) => self.on_guard(&id, now),
                 CoreTimer::Registration(id) => self.on_registration_timeout(&id, now),
                 CoreTimer::ReInviteRetry(id) => self.on_reinvite_retry(&id, now),
+                CoreTimer::MaxDuration(id) => self.on_max_duration(&id, now),
             }
             self.drain_tx(now);
         }

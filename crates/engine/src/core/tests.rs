@@ -286,6 +286,7 @@ impl Net {
             account: "default".into(),
             to: "default@127.0.0.2:5060".into(),
             ring_timeout_secs,
+            ..Default::default()
         };
         let target = super::target::parse_callee(&call.to).expect("callee parses");
         let resolved = Resolved {
@@ -1197,4 +1198,105 @@ fn call_events_are_numbered_in_order() {
         .expect("call.ended");
     assert_eq!(ended.data["state"], "terminated");
     assert_eq!(ended.data["id"], a_id.as_str());
+}
+
+#[test]
+fn call_options_shape_the_invite_and_max_duration_hangs_up() {
+    let mut net = Net::new(16, calls(60, 60), calls(60, 60), true);
+    let now = net.now();
+    let call = PlaceCall {
+        account: "default".into(),
+        to: "default@127.0.0.2:5060".into(),
+        caller_name: Some("Front Door".into()),
+        caller_user: Some("door-1".into()),
+        headers: vec![("X-Site".into(), "north gate".into())],
+        max_duration_secs: Some(5),
+        ..Default::default()
+    };
+    call.validate().expect("valid options");
+    let target = super::target::parse_callee(&call.to).expect("callee parses");
+    let resolved = Resolved {
+        transport: Transport::Udp,
+        addrs: vec![addr(B_IP)],
+    };
+    let a_id = ask(&mut net.a, now, |reply| Command::PlaceCall {
+        call,
+        target,
+        resolved,
+        reply,
+    })
+    .expect("placed")
+    .id;
+    net.pump();
+    let invite = net
+        .log
+        .iter()
+        .find_map(|p| match &p.message {
+            Message::Request(r) if r.method == Method::Invite => Some(r.clone()),
+            _ => None,
+        })
+        .expect("an INVITE");
+    assert_eq!(invite.head.from.display.as_deref(), Some("Front Door"));
+    assert_eq!(
+        invite
+            .head
+            .from
+            .uri
+            .as_sip()
+            .and_then(|u| u.user.as_deref()),
+        Some("door-1")
+    );
+    assert_eq!(invite.head.other.get("X-Site"), Some("north gate"));
+    assert_eq!(net.a_call(&a_id).state, CallState::Active);
+    // Still up at 4.9 s; hung up by A at 5 s.
+    net.run_for(Duration::from_millis(4900));
+    assert_eq!(net.a_call(&a_id).state, CallState::Active);
+    assert_eq!(net.count_sent(true, "BYE"), 0);
+    net.run_for(Duration::from_millis(200));
+    assert_eq!(net.count_sent(true, "BYE"), 1);
+    let a = net.a_call(&a_id);
+    assert!(ended(&a), "{a:?}");
+    assert_eq!(a.reason, Reason::Terminated);
+}
+
+#[test]
+fn bad_call_options_are_refused() {
+    let base = PlaceCall {
+        account: "default".into(),
+        to: "sip:x@127.0.0.1".into(),
+        ..Default::default()
+    };
+    let cases = [
+        PlaceCall {
+            headers: vec![("Via".into(), "x".into())],
+            ..base.clone()
+        },
+        PlaceCall {
+            headers: vec![("X-Bad Name".into(), "x".into())],
+            ..base.clone()
+        },
+        PlaceCall {
+            headers: vec![("X-Ok".into(), "line\r\nbreak".into())],
+            ..base.clone()
+        },
+        PlaceCall {
+            caller_name: Some("quo\"te".into()),
+            ..base.clone()
+        },
+        PlaceCall {
+            caller_user: Some("a b".into()),
+            ..base.clone()
+        },
+        PlaceCall {
+            max_duration_secs: Some(0),
+            ..base.clone()
+        },
+    ];
+    for c in cases {
+        assert!(
+            matches!(c.validate(), Err(EngineError::InvalidArgument(_))),
+            "{c:?}"
+        );
+    }
+    assert!(base.validate().is_ok());
 }

@@ -153,6 +153,7 @@ impl Core {
             info_dtmf: Default::default(),
             info_busy: false,
             mark: None,
+            max_duration: None,
         };
         self.by_dialog.insert(dialog_id.clone(), id.clone());
         self.by_server_tx.insert(tx, id.clone());

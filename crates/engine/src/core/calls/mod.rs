@@ -109,6 +109,8 @@ pub(crate) struct Call {
     info_busy: bool,
     /// What the event stream last said about this call.
     mark: Option<crate::core::events::CallMark>,
+    /// Hang up this long after the answer.
+    max_duration: Option<Duration>,
 }
 
 impl Call {
@@ -405,6 +407,7 @@ impl Core {
             CoreTimer::AnswerTimeout(id.into()),
             CoreTimer::Responder(id.into()),
             CoreTimer::Guard(id.into()),
+            CoreTimer::MaxDuration(id.into()),
         ] {
             self.clear_timer(&t);
         }
@@ -444,6 +447,18 @@ impl Core {
         self.ended.push_back(call.view());
         while self.ended.len() > super::ENDED_IN_MEMORY {
             self.ended.pop_front();
+        }
+    }
+
+    /// The call's maximum duration passed: hang up.
+    pub(crate) fn on_max_duration(&mut self, id: &str, now: Instant) {
+        if self
+            .calls
+            .get(id)
+            .is_some_and(|c| c.state == CallState::Active)
+        {
+            tracing::info!(call = %id, "maximum duration reached; hanging up");
+            let _ = self.send_bye(id, Reason::Terminated, now);
         }
     }
 

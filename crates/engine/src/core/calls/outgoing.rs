@@ -52,8 +52,9 @@ impl Core {
         let offer = sdp::build_offer(&local_media);
 
         let local = self.local_endpoint(peer.transport, Some(&settings.user));
+        let caller_user = req.caller_user.as_deref().unwrap_or(&settings.user);
         let mut from_uri = SipUri::new(
-            Some(&settings.user),
+            Some(caller_user),
             callwire_sip::message::Host::Name(settings.domain.clone()),
             None,
         );
@@ -66,7 +67,10 @@ impl Core {
             );
         }
         let mut from = NameAddr::new(Uri::Sip(from_uri));
-        from.display = settings.display_name.clone();
+        from.display = req
+            .caller_name
+            .clone()
+            .or_else(|| settings.display_name.clone());
         let mut to_uri = target.clone();
         to_uri.headers.clear();
         let to = NameAddr::new(Uri::Sip(to_uri.clone()));
@@ -85,6 +89,9 @@ impl Core {
             .other
             .push("User-Agent", self.config.user_agent.clone());
         invite.head.other.push("Allow", crate::core::ALLOW);
+        for (name, value) in &req.headers {
+            invite.head.other.push(name, value.clone());
+        }
         invite.head.content_type = Some("application/sdp".into());
         invite.body = offer.to_string().into_bytes();
 
@@ -130,6 +137,7 @@ impl Core {
             info_dtmf: Default::default(),
             info_busy: false,
             mark: None,
+            max_duration: req.max_duration_secs.map(|s| Duration::from_secs(s.into())),
         };
         let _ = password;
         let view = call.view();
@@ -283,6 +291,9 @@ impl Core {
             Some(neg) => {
                 call.state = CallState::Active;
                 call.reason = Reason::AcceptedByRemote;
+                if let Some(max) = call.max_duration {
+                    self.set_timer(now + max, CoreTimer::MaxDuration(id.to_owned()));
+                }
                 self.set_negotiated(id, neg);
                 self.clear_timer(&CoreTimer::RingTimeout(id.to_owned()));
                 self.save(id);
