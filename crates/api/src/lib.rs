@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod json;
+mod metrics;
 pub mod v1;
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub engine: Engine,
     /// SHA-256 of the admin bearer token (the token itself is not kept).
     token_hash: Arc<[u8; 32]>,
+    /// API request latencies for `/metrics`.
+    latency: Arc<metrics::ApiLatency>,
 }
 
 impl AppState {
@@ -34,15 +37,27 @@ impl AppState {
         AppState {
             engine,
             token_hash: Arc::new(auth::hash_token(token)),
+            latency: Arc::new(metrics::ApiLatency::default()),
         }
     }
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let metrics_route = Router::new()
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .merge(v1::router(state.clone()))
+        .merge(metrics_route)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::measure,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -126,6 +126,23 @@ pub struct StateSnapshot {
     pub calls: Vec<CallView>,
 }
 
+/// Counters and gauges for `GET /metrics`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricsSnapshot {
+    /// Calls not yet ended.
+    pub active_calls: u64,
+    /// Calls created since start, by direction.
+    pub calls_started: std::collections::BTreeMap<&'static str, u64>,
+    /// Calls ended since start, by reason.
+    pub calls_ended: std::collections::BTreeMap<&'static str, u64>,
+    /// Accounts by registration state.
+    pub registrations: std::collections::BTreeMap<&'static str, u64>,
+    /// The newest event's seq (events emitted, counting across restarts).
+    pub events_emitted: u64,
+    /// SIP transactions in the transaction layer.
+    pub transactions: u64,
+}
+
 /// The SIP sockets the engine bound.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct SipBindings {
@@ -377,6 +394,11 @@ impl Engine {
     /// One consistent snapshot of accounts and live calls with its seq.
     pub async fn state(&self) -> Result<StateSnapshot, EngineError> {
         self.ask(Command::State).await
+    }
+
+    /// Counters and gauges for `/metrics`.
+    pub async fn metrics(&self) -> Result<MetricsSnapshot, EngineError> {
+        self.ask(Command::Metrics).await
     }
 
     /// The seq of the newest event.

@@ -8,4 +8,5 @@ mod calls;
 mod events;
 mod hostile;
 mod media;
+mod metrics;
 mod support;

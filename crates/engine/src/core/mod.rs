@@ -36,6 +36,15 @@ use crate::PlaceCall;
 use self::accounts::Account;
 use self::calls::Call;
 
+/// Running totals since start, for `/metrics`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counters {
+    /// Calls created, by direction.
+    pub calls_started: BTreeMap<&'static str, u64>,
+    /// Calls ended, by reason.
+    pub calls_ended: BTreeMap<&'static str, u64>,
+}
+
 /// A reply channel for a command.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
@@ -43,6 +52,7 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 pub(crate) enum Command {
     ActiveCalls(Reply<usize>),
     State(Reply<crate::StateSnapshot>),
+    Metrics(Reply<crate::MetricsSnapshot>),
     ListAccounts(Reply<Vec<AccountView>>),
     GetAccount {
         id: String,
@@ -246,6 +256,8 @@ pub(crate) struct Core {
     pub(crate) playback_seq: u64,
     /// The seq the next event gets.
     pub(crate) next_seq: u64,
+    /// Totals for `/metrics`.
+    pub(crate) counters: Counters,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -299,6 +311,7 @@ impl Core {
             shutting_down: false,
             playback_seq: 0,
             next_seq: 1,
+            counters: Counters::default(),
             config,
             local_ip,
             local_port,
@@ -592,6 +605,26 @@ impl Core {
                     seq: self.next_seq.saturating_sub(1),
                     accounts: self.accounts.values().map(|a| a.view()).collect(),
                     calls,
+                }));
+            }
+            Command::Metrics(reply) => {
+                let mut registrations: BTreeMap<&'static str, u64> = BTreeMap::new();
+                for a in self.accounts.values() {
+                    let state = match a.view().registration.state {
+                        crate::RegistrationState::Unregistered => "unregistered",
+                        crate::RegistrationState::Registering => "registering",
+                        crate::RegistrationState::Registered => "registered",
+                        crate::RegistrationState::Failed => "failed",
+                    };
+                    *registrations.entry(state).or_default() += 1;
+                }
+                let _ = reply.send(Ok(crate::MetricsSnapshot {
+                    active_calls: self.active_calls() as u64,
+                    calls_started: self.counters.calls_started.clone(),
+                    calls_ended: self.counters.calls_ended.clone(),
+                    registrations,
+                    events_emitted: self.next_seq.saturating_sub(1),
+                    transactions: self.tx.len() as u64,
                 }));
             }
             Command::ActiveCalls(reply) => {

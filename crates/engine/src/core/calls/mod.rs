@@ -318,6 +318,11 @@ impl Core {
     fn insert_call(&mut self, call: Call) {
         self.live_calls += 1;
         *self
+            .counters
+            .calls_started
+            .entry(call.direction.as_str())
+            .or_default() += 1;
+        *self
             .live_per_account
             .entry(call.account.clone())
             .or_default() += 1;
@@ -384,6 +389,11 @@ impl Core {
         }
         call.state = CallState::Terminated;
         call.reason = reason;
+        *self
+            .counters
+            .calls_ended
+            .entry(reason.as_str())
+            .or_default() += 1;
         if let Some((code, phrase)) = status {
             call.sip_status = Some(code);
             call.sip_reason = Some(phrase.to_owned());
