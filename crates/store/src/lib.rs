@@ -14,6 +14,7 @@
 
 mod account;
 mod call_record;
+mod dtmf;
 mod error;
 mod event;
 mod recording;
@@ -22,6 +23,7 @@ mod time;
 
 pub use account::AccountRecord;
 pub use call_record::{CallRecord, CallRecordQuery};
+pub use dtmf::{DtmfConfigurationRecord, DtmfTriggerRecord};
 pub use error::StoreError;
 pub use event::EventRecord;
 pub use recording::RecordingRecord;

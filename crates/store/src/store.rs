@@ -14,7 +14,8 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use crate::{
-    time, AccountRecord, CallRecord, CallRecordQuery, EventRecord, RecordingRecord, StoreError,
+    time, AccountRecord, CallRecord, CallRecordQuery, DtmfConfigurationRecord, DtmfTriggerRecord,
+    EventRecord, RecordingRecord, StoreError,
 };
 
 /// Name of the SQLite database file inside the data directory.
@@ -598,6 +599,107 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
+    }
+
+    // ----- DTMF configurations and triggers -----
+
+    /// Every DTMF configuration, by id.
+    pub async fn list_dtmf_configurations(
+        &self,
+    ) -> Result<Vec<DtmfConfigurationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, sequences, created_at, updated_at FROM dtmf_configurations ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                const T: &str = "dtmf_configurations";
+                let created: String = r.try_get("created_at")?;
+                let updated: String = r.try_get("updated_at")?;
+                Ok(DtmfConfigurationRecord {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    sequences: r.try_get("sequences")?,
+                    created_at: time::decode(&created, T, "created_at")?,
+                    updated_at: time::decode(&updated, T, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts or replaces a DTMF configuration.
+    pub async fn upsert_dtmf_configuration(
+        &self,
+        c: &DtmfConfigurationRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dtmf_configurations (id, name, sequences, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+             sequences = excluded.sequences, updated_at = excluded.updated_at",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.sequences)
+        .bind(time::encode(&c.created_at))
+        .bind(time::encode(&c.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a DTMF configuration (no error when it is gone already).
+    pub async fn delete_dtmf_configuration(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dtmf_configurations WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every DTMF trigger, by id.
+    pub async fn list_dtmf_triggers(&self) -> Result<Vec<DtmfTriggerRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, configuration_id, account_id, created_at FROM dtmf_triggers ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let created: String = r.try_get("created_at")?;
+                Ok(DtmfTriggerRecord {
+                    id: r.try_get("id")?,
+                    configuration_id: r.try_get("configuration_id")?,
+                    account_id: r.try_get("account_id")?,
+                    created_at: time::decode(&created, "dtmf_triggers", "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts or replaces a DTMF trigger.
+    pub async fn upsert_dtmf_trigger(&self, t: &DtmfTriggerRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dtmf_triggers (id, configuration_id, account_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+             configuration_id = excluded.configuration_id, account_id = excluded.account_id",
+        )
+        .bind(&t.id)
+        .bind(&t.configuration_id)
+        .bind(&t.account_id)
+        .bind(time::encode(&t.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a DTMF trigger (no error when it is gone already).
+    pub async fn delete_dtmf_trigger(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dtmf_triggers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     // ----- meta -----
