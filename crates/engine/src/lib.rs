@@ -396,6 +396,93 @@ impl Engine {
         self.ask(Command::State).await
     }
 
+    /// Every DTMF configuration.
+    pub async fn dtmf_configurations(
+        &self,
+    ) -> Result<Vec<model::dtmf::DtmfConfiguration>, EngineError> {
+        self.ask(|r| Command::Dtmf(core::DtmfCommand::ListConfigurations(r)))
+            .await
+    }
+
+    /// One DTMF configuration.
+    pub async fn dtmf_configuration(
+        &self,
+        id: &str,
+    ) -> Result<model::dtmf::DtmfConfiguration, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Dtmf(core::DtmfCommand::GetConfiguration { id, reply }))
+            .await
+    }
+
+    /// Creates (`create`) or replaces a DTMF configuration.
+    pub async fn put_dtmf_configuration(
+        &self,
+        id: &str,
+        input: model::dtmf::DtmfConfigurationInput,
+        create: bool,
+    ) -> Result<model::dtmf::DtmfConfiguration, EngineError> {
+        model::account::validate_account_id(id)?;
+        input.validate()?;
+        let id = id.to_owned();
+        self.ask(|reply| {
+            Command::Dtmf(core::DtmfCommand::PutConfiguration {
+                id,
+                input,
+                create,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Deletes a DTMF configuration no trigger uses.
+    pub async fn delete_dtmf_configuration(&self, id: &str) -> Result<(), EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Dtmf(core::DtmfCommand::DeleteConfiguration { id, reply }))
+            .await
+    }
+
+    /// Every DTMF trigger.
+    pub async fn dtmf_triggers(&self) -> Result<Vec<model::dtmf::DtmfTrigger>, EngineError> {
+        self.ask(|r| Command::Dtmf(core::DtmfCommand::ListTriggers(r)))
+            .await
+    }
+
+    /// One DTMF trigger.
+    pub async fn dtmf_trigger(&self, id: &str) -> Result<model::dtmf::DtmfTrigger, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Dtmf(core::DtmfCommand::GetTrigger { id, reply }))
+            .await
+    }
+
+    /// Binds a configuration to an account.
+    pub async fn create_dtmf_trigger(
+        &self,
+        id: &str,
+        configuration: &str,
+        account: &str,
+    ) -> Result<model::dtmf::DtmfTrigger, EngineError> {
+        model::account::validate_account_id(id)?;
+        let (id, configuration, account) =
+            (id.to_owned(), configuration.to_owned(), account.to_owned());
+        self.ask(|reply| {
+            Command::Dtmf(core::DtmfCommand::CreateTrigger {
+                id,
+                configuration,
+                account,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Deletes a DTMF trigger.
+    pub async fn delete_dtmf_trigger(&self, id: &str) -> Result<(), EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Dtmf(core::DtmfCommand::DeleteTrigger { id, reply }))
+            .await
+    }
+
     /// Counters and gauges for `/metrics`.
     pub async fn metrics(&self) -> Result<MetricsSnapshot, EngineError> {
         self.ask(Command::Metrics).await

@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod call_records;
 mod calls;
+mod dtmf;
 mod events;
 mod hostile;
 mod media;

@@ -6,6 +6,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod calls;
+pub(crate) mod dtmf;
 pub(crate) mod events;
 pub(crate) mod registrations;
 pub(crate) mod target;
@@ -53,6 +54,7 @@ pub(crate) enum Command {
     ActiveCalls(Reply<usize>),
     State(Reply<crate::StateSnapshot>),
     Metrics(Reply<crate::MetricsSnapshot>),
+    Dtmf(DtmfCommand),
     ListAccounts(Reply<Vec<AccountView>>),
     GetAccount {
         id: String,
@@ -150,6 +152,40 @@ pub(crate) enum MediaOp {
     Stop { call: String },
 }
 
+/// DTMF configuration and trigger commands.
+pub(crate) enum DtmfCommand {
+    ListConfigurations(Reply<Vec<crate::model::dtmf::DtmfConfiguration>>),
+    GetConfiguration {
+        id: String,
+        reply: Reply<crate::model::dtmf::DtmfConfiguration>,
+    },
+    PutConfiguration {
+        id: String,
+        input: crate::model::dtmf::DtmfConfigurationInput,
+        create: bool,
+        reply: Reply<crate::model::dtmf::DtmfConfiguration>,
+    },
+    DeleteConfiguration {
+        id: String,
+        reply: Reply<()>,
+    },
+    ListTriggers(Reply<Vec<crate::model::dtmf::DtmfTrigger>>),
+    GetTrigger {
+        id: String,
+        reply: Reply<crate::model::dtmf::DtmfTrigger>,
+    },
+    CreateTrigger {
+        id: String,
+        configuration: String,
+        account: String,
+        reply: Reply<crate::model::dtmf::DtmfTrigger>,
+    },
+    DeleteTrigger {
+        id: String,
+        reply: Reply<()>,
+    },
+}
+
 /// Work the core hands to the driver.
 #[derive(Debug)]
 pub(crate) enum Output {
@@ -163,6 +199,14 @@ pub(crate) enum Output {
     Event(crate::model::event::Event),
     /// Persist a call record.
     SaveCall(CallRecord),
+    /// Persist a DTMF configuration.
+    SaveDtmfConfiguration(callwire_store::DtmfConfigurationRecord),
+    /// Remove a DTMF configuration from the store.
+    DeleteDtmfConfiguration(String),
+    /// Persist a DTMF trigger.
+    SaveDtmfTrigger(callwire_store::DtmfTriggerRecord),
+    /// Remove a DTMF trigger from the store.
+    DeleteDtmfTrigger(String),
     /// Persist an account (insert or update).
     SaveAccount(AccountRecord),
     /// Remove an account from the store.
@@ -258,6 +302,11 @@ pub(crate) struct Core {
     pub(crate) next_seq: u64,
     /// Totals for `/metrics`.
     pub(crate) counters: Counters,
+    /// DTMF configurations and triggers, by id.
+    pub(crate) dtmf_configs: BTreeMap<String, crate::model::dtmf::DtmfConfiguration>,
+    pub(crate) dtmf_triggers: BTreeMap<String, crate::model::dtmf::DtmfTrigger>,
+    /// Per call: digits received lately and when the last one came.
+    pub(crate) dtmf_buffers: HashMap<String, (String, Option<Instant>)>,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -312,6 +361,9 @@ impl Core {
             playback_seq: 0,
             next_seq: 1,
             counters: Counters::default(),
+            dtmf_configs: BTreeMap::new(),
+            dtmf_triggers: BTreeMap::new(),
+            dtmf_buffers: HashMap::new(),
             config,
             local_ip,
             local_port,
@@ -607,6 +659,42 @@ impl Core {
                     calls,
                 }));
             }
+            Command::Dtmf(cmd) => match cmd {
+                DtmfCommand::ListConfigurations(reply) => {
+                    let _ = reply.send(Ok(self.list_dtmf_configurations()));
+                }
+                DtmfCommand::GetConfiguration { id, reply } => {
+                    let _ = reply.send(self.get_dtmf_configuration(&id));
+                }
+                DtmfCommand::PutConfiguration {
+                    id,
+                    input,
+                    create,
+                    reply,
+                } => {
+                    let _ = reply.send(self.put_dtmf_configuration(id, input, create));
+                }
+                DtmfCommand::DeleteConfiguration { id, reply } => {
+                    let _ = reply.send(self.delete_dtmf_configuration(&id));
+                }
+                DtmfCommand::ListTriggers(reply) => {
+                    let _ = reply.send(Ok(self.list_dtmf_triggers()));
+                }
+                DtmfCommand::GetTrigger { id, reply } => {
+                    let _ = reply.send(self.get_dtmf_trigger(&id));
+                }
+                DtmfCommand::CreateTrigger {
+                    id,
+                    configuration,
+                    account,
+                    reply,
+                } => {
+                    let _ = reply.send(self.create_dtmf_trigger(id, configuration, account));
+                }
+                DtmfCommand::DeleteTrigger { id, reply } => {
+                    let _ = reply.send(self.delete_dtmf_trigger(&id));
+                }
+            },
             Command::Metrics(reply) => {
                 let mut registrations: BTreeMap<&'static str, u64> = BTreeMap::new();
                 for a in self.accounts.values() {

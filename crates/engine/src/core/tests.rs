@@ -1300,3 +1300,61 @@ fn bad_call_options_are_refused() {
     }
     assert!(base.validate().is_ok());
 }
+
+#[test]
+fn a_bound_dtmf_sequence_emits_its_event() {
+    use crate::model::dtmf::{DtmfConfigurationInput, DtmfSequence};
+    let mut net = Net::new(17, calls(60, 60), calls(60, 60), true);
+    net.b
+        .put_dtmf_configuration(
+            "door".into(),
+            DtmfConfigurationInput {
+                name: "Door".into(),
+                sequences: vec![
+                    DtmfSequence {
+                        sequence: "#12#".into(),
+                        name: "OpenDoor".into(),
+                    },
+                    DtmfSequence {
+                        sequence: "99".into(),
+                        name: "Alarm".into(),
+                    },
+                ],
+            },
+            true,
+        )
+        .expect("configuration");
+    net.b
+        .create_dtmf_trigger("t".into(), "door".into(), "default".into())
+        .expect("trigger");
+    let a_id = net.place_call(None).id;
+    let b_id = net.b_incoming().expect("B answered").id;
+    let now = net.now();
+    let id = a_id.clone();
+    ask(&mut net.a, now, |reply| Command::SendDtmf {
+        id,
+        digits: "5#12#9".into(),
+        how: super::calls::DtmfSend::Mode(crate::model::account::DtmfMode::Info),
+        reply,
+    })
+    .expect("DTMF accepted");
+    net.run_until(Duration::from_secs(20), |n| n.b_call(&b_id).dtmf.len() >= 6);
+    let hits: Vec<_> = net
+        .events
+        .iter()
+        .filter(|(a, e)| !*a && e.kind == "call.dtmf_sequence")
+        .map(|(_, e)| e.detail.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["name"], "OpenDoor");
+    assert_eq!(hits[0]["configuration"], "door");
+    // The trigger's configuration cannot go while it is bound.
+    assert!(matches!(
+        net.b.delete_dtmf_configuration("door"),
+        Err(EngineError::Conflict(_))
+    ));
+    net.b.delete_dtmf_trigger("t").expect("trigger deleted");
+    net.b
+        .delete_dtmf_configuration("door")
+        .expect("configuration deleted");
+}

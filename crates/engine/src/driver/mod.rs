@@ -93,6 +93,8 @@ pub(crate) async fn start(
     tracing::info!(%udp_addr, advertised = %local_ip, "SIP bound");
 
     let records = store.list_accounts().await?;
+    let dtmf_configs = store.list_dtmf_configurations().await?;
+    let dtmf_triggers = store.list_dtmf_triggers().await?;
     let next_seq = hub.last_seq() + 1;
     let (internal_tx, mut internal) = mpsc::channel::<Internal>(1024);
     let (store_tx, store_rx) = mpsc::channel::<Output>(STORE_QUEUE);
@@ -124,6 +126,7 @@ pub(crate) async fn start(
         };
         core.set_next_seq(next_seq, std::time::Instant::now());
         core.load_accounts(records, std::time::Instant::now());
+        core.load_dtmf(dtmf_configs, dtmf_triggers);
         io.flush(&mut core);
         let mut shutdown: Option<(Instant, tokio::sync::oneshot::Sender<()>)> = None;
         let mut udp_buf = vec![0u8; 65536];
@@ -250,6 +253,10 @@ impl Io {
                     }
                 }
                 Output::SaveCall(_)
+                | Output::SaveDtmfConfiguration(_)
+                | Output::DeleteDtmfConfiguration(_)
+                | Output::SaveDtmfTrigger(_)
+                | Output::DeleteDtmfTrigger(_)
                 | Output::SaveAccount(_)
                 | Output::DeleteAccount(_)
                 | Output::SaveRecording(_)
@@ -410,6 +417,10 @@ async fn apply(store: &Store, op: Output) {
             other => other,
         },
         Output::SaveRecording(record) => store.upsert_recording(&record).await,
+        Output::SaveDtmfConfiguration(c) => store.upsert_dtmf_configuration(&c).await,
+        Output::DeleteDtmfConfiguration(id) => store.delete_dtmf_configuration(&id).await,
+        Output::SaveDtmfTrigger(t) => store.upsert_dtmf_trigger(&t).await,
+        Output::DeleteDtmfTrigger(id) => store.delete_dtmf_trigger(&id).await,
         _ => Ok(()),
     };
     if let Err(e) = result {

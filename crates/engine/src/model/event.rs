@@ -22,6 +22,9 @@ pub mod kind {
     pub const CALL_ENDED: &str = "call.ended";
     /// A DTMF digit arrived (`detail`: the digit).
     pub const CALL_DTMF: &str = "call.dtmf";
+    /// A DTMF sequence of a configuration bound to the account was received
+    /// (`detail`: its name, sequence and configuration).
+    pub const CALL_DTMF_SEQUENCE: &str = "call.dtmf_sequence";
     /// A playback ended.
     pub const CALL_PLAYBACK_FINISHED: &str = "call.playback_finished";
     /// A recording started (`detail`: the recording).

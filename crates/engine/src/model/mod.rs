@@ -2,4 +2,5 @@
 
 pub mod account;
 pub mod call;
+pub mod dtmf;
 pub mod event;

@@ -109,7 +109,7 @@ impl Core {
                 let resp = d.response(&req, StatusCode::OK);
                 self.respond(tx, resp, now);
                 if let (Some(id), Some((digit, ms))) = (&call_id, info_dtmf(&req)) {
-                    self.on_info_dtmf(id, digit, ms);
+                    self.on_info_dtmf(id, digit, ms, now);
                 }
             }
             Method::Notify | Method::Options | Method::Message | Method::Prack => {

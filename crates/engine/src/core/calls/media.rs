@@ -210,8 +210,10 @@ impl Core {
                 };
                 push_dtmf(&mut call.media.dtmf, view.clone());
                 tracing::debug!(call = %id, digit = %d.digit.as_char(), method, "DTMF received");
+                let digit = view.digit;
                 let detail = serde_json::to_value(view).unwrap_or_default();
                 self.call_detail_event(&id, kind::CALL_DTMF, detail);
+                self.match_dtmf_sequence(&id, digit, now);
             }
             MediaEvent::Session(SessionEvent::PlaybackFinished { id: p, stopped }) => {
                 if call.media.playback == Some(p) {
@@ -252,7 +254,7 @@ impl Core {
     }
 
     /// A DTMF digit from a SIP INFO.
-    pub(super) fn on_info_dtmf(&mut self, id: &str, digit: char, duration_ms: u32) {
+    pub(super) fn on_info_dtmf(&mut self, id: &str, digit: char, duration_ms: u32, now: Instant) {
         let view = DtmfView {
             digit,
             method: "info",
@@ -263,6 +265,7 @@ impl Core {
             push_dtmf(&mut call.media.dtmf, view.clone());
             let detail = serde_json::to_value(view).unwrap_or_default();
             self.call_detail_event(id, kind::CALL_DTMF, detail);
+            self.match_dtmf_sequence(id, digit, now);
         }
     }
 

@@ -447,6 +447,7 @@ impl Core {
         let Some(call) = self.calls.remove(id) else {
             return;
         };
+        self.dtmf_buffers.remove(id);
         if let Some(did) = call.dialog_id() {
             self.dialogs.remove(did);
             self.by_dialog.remove(did);
