@@ -74,23 +74,22 @@ impl EventHub {
         since: Option<u64>,
         store: callwire_store::Store,
     ) -> Result<Subscription, EngineError> {
-        let (live, replay, ring_first, next_seq) = {
+        let (live, replay, ring_first, next_seq, last) = {
             let inner = self
                 .inner
                 .lock()
                 .map_err(|_| EngineError::Unavailable("event hub poisoned".into()))?;
             let live = inner.live.subscribe();
-            let since_seq = since.unwrap_or(inner.next_seq.saturating_sub(1));
+            let last = since.unwrap_or(inner.next_seq.saturating_sub(1));
             let replay: VecDeque<Arc<Event>> = inner
                 .ring
                 .iter()
-                .filter(|e| e.seq > since_seq)
+                .filter(|e| e.seq > last)
                 .cloned()
                 .collect();
             let first = inner.ring.front().map_or(inner.next_seq, |e| e.seq);
-            (live, replay, first, inner.next_seq)
+            (live, replay, first, inner.next_seq, last)
         };
-        let last = since.unwrap_or(next_seq.saturating_sub(1));
         if last >= next_seq {
             return Err(EngineError::InvalidArgument(format!(
                 "since={last} is ahead of the stream (last seq {})",

@@ -289,12 +289,10 @@ impl Engine {
             .await?;
         if calls.len() < limit {
             // Older calls come from the store's call records.
-            let before = calls.iter().map(|c| c.created_at).min();
             let seen: std::collections::HashSet<String> =
                 calls.iter().map(|c| c.id.clone()).collect();
             let want = u32::try_from(limit - calls.len() + seen.len()).unwrap_or(u32::MAX);
             let records = self.inner.store.list_call_records(want, None).await?;
-            let _ = before;
             for r in records {
                 if calls.len() >= limit {
                     break;

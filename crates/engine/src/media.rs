@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use callwire_media::audio::{TonePreset, ToneSpec};
-use callwire_media::session::{PlaySource, RecordMode};
+use callwire_media::session::PlaySource;
 use callwire_store::RecordingRecord;
 
-use crate::core::calls::{DtmfSend, PlayRequest, RecordingControl};
+use crate::core::calls::{DtmfSend, PlayRequest};
 use crate::core::Command;
 use crate::model::account::DtmfMode;
 use crate::{CallView, Engine, EngineError};
@@ -103,18 +103,8 @@ impl Engine {
         id: &str,
         action: RecordingAction,
     ) -> Result<(CallView, Option<String>), EngineError> {
-        let control = match action {
-            RecordingAction::Start { split } => RecordingControl::Start(if split {
-                RecordMode::Split
-            } else {
-                RecordMode::Mixed
-            }),
-            RecordingAction::Pause => RecordingControl::Pause,
-            RecordingAction::Resume => RecordingControl::Resume,
-            RecordingAction::Stop => RecordingControl::Stop,
-        };
         let id = id.to_owned();
-        self.ask(|reply| Command::Recording { id, control, reply })
+        self.ask(|reply| Command::Recording { id, action, reply })
             .await
     }
 

@@ -1,7 +1,7 @@
 //! DTMF configurations and triggers in the core: their CRUD, and matching the
 //! digits a call receives against the sequences bound to its account.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use callwire_store::{DtmfConfigurationRecord, DtmfTriggerRecord};
 use chrono::Utc;
@@ -10,11 +10,6 @@ use super::{Core, Output};
 use crate::error::EngineError;
 use crate::model::dtmf::{DtmfConfiguration, DtmfConfigurationInput, DtmfTrigger, MAX_ENTITIES};
 use crate::model::event::kind;
-
-/// Digits further apart than this start a new sequence.
-pub(crate) const INTER_DIGIT: Duration = Duration::from_secs(5);
-/// Digits a call remembers for matching.
-const BUFFER: usize = 32;
 
 fn config_record(c: &DtmfConfiguration) -> DtmfConfigurationRecord {
     DtmfConfigurationRecord {
@@ -210,22 +205,11 @@ impl Core {
     /// A call received `digit`: when the digits so far end with a sequence
     /// bound to the call's account, emit `call.dtmf_sequence` and start over.
     pub(crate) fn match_dtmf_sequence(&mut self, call_id: &str, digit: char, now: Instant) {
-        let Some(account) = self.calls.get(call_id).map(|c| c.account().to_owned()) else {
+        let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
-        let buffer = self.dtmf_buffers.entry(call_id.to_owned()).or_default();
-        if buffer
-            .1
-            .is_some_and(|at| now.saturating_duration_since(at) > INTER_DIGIT)
-        {
-            buffer.0.clear();
-        }
-        buffer.1 = Some(now);
-        buffer.0.push(digit.to_ascii_uppercase());
-        if buffer.0.len() > BUFFER {
-            buffer.0.remove(0);
-        }
-        let digits = buffer.0.clone();
+        let digits = call.sequence_digits(digit, now).to_owned();
+        let account = call.account().to_owned();
         let hit = self
             .dtmf_triggers
             .values()
@@ -241,8 +225,8 @@ impl Core {
                 })
             });
         if let Some(detail) = hit {
-            if let Some(b) = self.dtmf_buffers.get_mut(call_id) {
-                b.0.clear();
+            if let Some(call) = self.calls.get_mut(call_id) {
+                call.clear_sequence_digits();
             }
             self.call_detail_event(call_id, kind::CALL_DTMF_SEQUENCE, detail);
         }

@@ -1,8 +1,6 @@
 //! The core's side of the event stream: numbering events in the order things
 //! happen, and turning call, account and media changes into events.
 
-use std::time::Instant;
-
 use crate::model::call::CallState;
 use crate::model::event::{kind, Event};
 
@@ -46,16 +44,14 @@ impl Core {
         let Some(call) = self.calls.get(id) else {
             return;
         };
-        let view = call.view();
-        let now = CallMark {
-            state: view.state,
-            on_hold: view.on_hold,
-            remote_hold: view.remote_hold,
-        };
+        // Saves without a visible change are the common case: compare first,
+        // build the view only for an event.
+        let now = call.current_mark();
         let before = call.mark();
         if before == Some(now) {
             return;
         }
+        let view = call.view();
         let account = view.account.clone();
         let data = serde_json::to_value(&view).unwrap_or_default();
         let mut kinds = Vec::new();
@@ -103,7 +99,7 @@ impl Core {
     }
 
     /// The seq the next event gets (set by the driver from the store at start).
-    pub(crate) fn set_next_seq(&mut self, seq: u64, _now: Instant) {
+    pub(crate) fn set_next_seq(&mut self, seq: u64) {
         self.next_seq = self.next_seq.max(seq);
     }
 }

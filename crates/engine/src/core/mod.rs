@@ -120,7 +120,7 @@ pub(crate) enum Command {
     },
     Recording {
         id: String,
-        control: calls::RecordingControl,
+        action: crate::RecordingAction,
         reply: Reply<(CallView, Option<String>)>,
     },
     Hold {
@@ -305,8 +305,6 @@ pub(crate) struct Core {
     /// DTMF configurations and triggers, by id.
     pub(crate) dtmf_configs: BTreeMap<String, crate::model::dtmf::DtmfConfiguration>,
     pub(crate) dtmf_triggers: BTreeMap<String, crate::model::dtmf::DtmfTrigger>,
-    /// Per call: digits received lately and when the last one came.
-    pub(crate) dtmf_buffers: HashMap<String, (String, Option<Instant>)>,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -363,7 +361,6 @@ impl Core {
             counters: Counters::default(),
             dtmf_configs: BTreeMap::new(),
             dtmf_triggers: BTreeMap::new(),
-            dtmf_buffers: HashMap::new(),
             config,
             local_ip,
             local_port,
@@ -781,8 +778,8 @@ impl Core {
             } => {
                 let _ = reply.send(self.send_dtmf(&id, &digits, how, now));
             }
-            Command::Recording { id, control, reply } => {
-                let _ = reply.send(self.control_recording(&id, control));
+            Command::Recording { id, action, reply } => {
+                let _ = reply.send(self.control_recording(&id, action));
             }
             Command::Hold { id, hold, reply } => {
                 let _ = reply.send(self.set_hold(&id, hold, now));

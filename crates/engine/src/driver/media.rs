@@ -113,7 +113,8 @@ impl MediaTasks {
     }
 
     /// Starts the media task of a call.
-    pub(crate) fn start(&mut self, call: String, ports: RtpPorts, config: SessionConfig) {
+    pub(crate) fn start(&mut self, call: String, ports: RtpPorts, mut config: SessionConfig) {
+        config.ntp_at_start = ntp_now();
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let task = MediaTask {
             call: call.clone(),
@@ -146,11 +147,12 @@ impl MediaTasks {
     }
 }
 
-/// A recording being written.
+/// A recording being written. While it is paused the session's tap is off,
+/// so no samples reach it.
 struct ActiveRecording {
     record: RecordingRecord,
+    mode: RecordMode,
     writer: WavRecorder<BufWriter<File>>,
-    paused: bool,
     last_flush: Instant,
 }
 
@@ -213,7 +215,8 @@ impl MediaTask {
         self.flush(&rtp, &rtcp, &mut samples).await;
         self.finish_recording("finished");
         let stats = self.session.stats();
-        if let Ok(json) = serde_json::to_string(&StatsJson(&stats)) {
+        let view = crate::model::call::MediaStatsView::from(&stats);
+        if let Ok(json) = serde_json::to_string(&view) {
             let _ = self
                 .store
                 .send(Output::SaveMediaStats {
@@ -326,8 +329,8 @@ impl MediaTask {
                 self.save_recording(&record);
                 self.recording = Some(ActiveRecording {
                     record,
+                    mode: start.mode,
                     writer,
-                    paused: false,
                     last_flush: Instant::now(),
                 });
             }
@@ -348,21 +351,11 @@ impl MediaTask {
                 let Some(rec) = self.recording.as_mut() else {
                     return;
                 };
-                rec.paused = paused;
                 rec.record.state = if paused { "paused" } else { "recording" }.into();
                 let record = rec.record.clone();
-                self.session
-                    .set_recording((!paused).then_some(self.record_mode(&record)));
+                self.session.set_recording((!paused).then_some(rec.mode));
                 self.save_recording(&record);
             }
-        }
-    }
-
-    fn record_mode(&self, record: &RecordingRecord) -> RecordMode {
-        if record.channels == 2 {
-            RecordMode::Split
-        } else {
-            RecordMode::Mixed
         }
     }
 
@@ -370,13 +363,9 @@ impl MediaTask {
         let Some(rec) = self.recording.as_mut() else {
             return;
         };
-        if rec.paused {
-            return;
-        }
-        let written = if rec.record.channels == 2 {
-            rec.writer.write_stereo(left, right)
-        } else {
-            rec.writer.write_mono(left)
+        let written = match rec.mode {
+            RecordMode::Split => rec.writer.write_stereo(left, right),
+            RecordMode::Mixed => rec.writer.write_mono(left),
         };
         if let Err(e) = written {
             tracing::error!(call = %self.call, error = %e, "recording write failed");
@@ -411,12 +400,7 @@ impl MediaTask {
         };
         rec.record.state = state.into();
         rec.record.ended_at = Some(Utc::now());
-        let record = rec.record;
-        self.save_recording(&record);
-        let _ = self.events.try_send(CallMediaEvent {
-            call: self.call.clone(),
-            event: MediaEvent::Recording(record),
-        });
+        self.save_recording(&rec.record);
     }
 
     fn save_recording(&self, record: &RecordingRecord) {
@@ -443,13 +427,12 @@ fn update_progress(record: &mut RecordingRecord, writer: &WavRecorder<BufWriter<
     record.bytes = WAV_HEADER_BYTES + frames * u64::from(record.channels) * 2;
 }
 
-/// Statistics as stored with the call record.
-struct StatsJson<'a>(&'a MediaStats);
-
-impl serde::Serialize for StatsJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::model::call::MediaStatsView::from(self.0).serialize(s)
-    }
+/// The wall clock as a 64-bit NTP timestamp (RFC 3550 §4).
+fn ntp_now() -> u64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    callwire_media::rtp::ntp_from_unix(unix)
 }
 
 /// Where RTCP goes when the SDP gave no `a=rtcp`: the RTP port + 1.

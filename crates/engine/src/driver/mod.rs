@@ -124,7 +124,7 @@ pub(crate) async fn start(
             media: media_tasks,
             hub,
         };
-        core.set_next_seq(next_seq, std::time::Instant::now());
+        core.set_next_seq(next_seq);
         core.load_accounts(records, std::time::Instant::now());
         core.load_dtmf(dtmf_configs, dtmf_triggers);
         io.flush(&mut core);

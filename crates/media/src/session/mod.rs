@@ -99,7 +99,7 @@ pub enum SendMethod {
 pub enum RecordMode {
     /// Both directions summed into one channel.
     Mixed,
-    /// Two interleaved channels: received (left), sent (right).
+    /// Two channels: received (left), sent (right).
     Split,
 }
 
@@ -459,12 +459,10 @@ impl MediaSession {
         if is_event {
             self.counters.telephone_events += 1;
             let first = stream.dtmf_rx.on_packet(now, seq, ts, marker, payload);
-            let mut more = Vec::new();
-            while let Some(ev) = stream.dtmf_rx.poll_event() {
-                more.push(ev);
-            }
-            for ev in first.into_iter().chain(more) {
-                self.push_event(SessionEvent::Dtmf(ev));
+            // One packet can end two digits (a lost end, packed events).
+            let rest = std::iter::from_fn(|| stream.dtmf_rx.poll_event());
+            for ev in first.into_iter().chain(rest) {
+                push_bounded(&mut self.events, &mut self.counters, SessionEvent::Dtmf(ev));
             }
             return;
         }
@@ -616,11 +614,7 @@ impl MediaSession {
                 None => det.process(now, &self.rx_pcm, &mut self.digits),
             }
             for ev in self.digits.drain(..) {
-                if self.events.len() < MAX_EVENTS {
-                    self.events.push_back(SessionEvent::Dtmf(ev));
-                } else {
-                    self.counters.events_dropped += 1;
-                }
+                push_bounded(&mut self.events, &mut self.counters, SessionEvent::Dtmf(ev));
             }
         }
 
@@ -689,9 +683,7 @@ impl MediaSession {
             // Nothing to send after all (an empty or pause-only string, or a
             // new stream dropped the queue): done, rather than pending forever.
             self.dtmf_pending = false;
-            if self.events.len() < MAX_EVENTS {
-                self.events.push_back(SessionEvent::DtmfSent);
-            }
+            push_bounded(&mut self.events, &mut self.counters, SessionEvent::DtmfSent);
         }
         let header_payload = match event {
             Some((pt, ev)) => {
@@ -699,9 +691,7 @@ impl MediaSession {
                 self.payload.extend_from_slice(&ev.payload);
                 if ev.end && stream.dtmf_tx.is_idle() && self.dtmf_pending {
                     self.dtmf_pending = false;
-                    if self.events.len() < MAX_EVENTS {
-                        self.events.push_back(SessionEvent::DtmfSent);
-                    }
+                    push_bounded(&mut self.events, &mut self.counters, SessionEvent::DtmfSent);
                 }
                 Some(RtpHeader {
                     marker: ev.marker,
@@ -788,11 +778,7 @@ impl MediaSession {
     }
 
     fn push_event(&mut self, ev: SessionEvent) {
-        if self.events.len() < MAX_EVENTS {
-            self.events.push_back(ev);
-        } else {
-            self.counters.events_dropped += 1;
-        }
+        push_bounded(&mut self.events, &mut self.counters, ev);
     }
 
     /// Starts playing `source` into the call (replacing what plays, which then
@@ -871,12 +857,12 @@ impl MediaSession {
 
     /// Statistics now.
     pub fn stats(&self) -> MediaStats {
-        MediaStats::new(
-            self.stream.as_ref().map(|s| s.params.codec),
-            rtp::Stats::collect(&self.sender, &self.receiver),
-            self.stream.as_ref().map(|s| s.jitter.stats().clone()),
-            self.counters.clone(),
-        )
+        MediaStats {
+            codec: self.stream.as_ref().map(|s| s.params.codec),
+            rtp: rtp::Stats::collect(&self.sender, &self.receiver),
+            jitter_buffer: self.stream.as_ref().map(|s| s.jitter.stats().clone()),
+            counters: self.counters.clone(),
+        }
     }
 
     /// Ends the session: queues an RTCP BYE; nothing is sent afterwards.
@@ -888,5 +874,19 @@ impl MediaSession {
         self.closed = true;
         self.next_tick = None;
         self.rtcp_timer = None;
+    }
+}
+
+/// Queues an event unless [`MAX_EVENTS`] wait already (then it is counted as
+/// dropped). A free function so that it can run while a stream is borrowed.
+fn push_bounded(
+    events: &mut VecDeque<SessionEvent>,
+    counters: &mut stats::Counters,
+    ev: SessionEvent,
+) {
+    if events.len() < MAX_EVENTS {
+        events.push_back(ev);
+    } else {
+        counters.events_dropped += 1;
     }
 }

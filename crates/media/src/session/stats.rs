@@ -42,19 +42,3 @@ pub struct MediaStats {
     /// Drops and refusals by cause.
     pub counters: Counters,
 }
-
-impl MediaStats {
-    pub(crate) fn new(
-        codec: Option<Codec>,
-        rtp: Stats,
-        jitter_buffer: Option<JitterStats>,
-        counters: Counters,
-    ) -> MediaStats {
-        MediaStats {
-            codec,
-            rtp,
-            jitter_buffer,
-            counters,
-        }
-    }
-}

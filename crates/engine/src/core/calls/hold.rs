@@ -31,25 +31,15 @@ impl Core {
 
     /// Sends a re-INVITE offering `sendonly` (hold) or `sendrecv`.
     fn send_reinvite(&mut self, id: &str, hold: bool, now: Instant) -> Result<(), EngineError> {
-        let call = self.calls.get_mut(id).ok_or_else(|| not_found(id))?;
-        call.sdp_version += 1;
-        let (port, version, session, account, peer) = (
-            call.rtp_port,
-            call.sdp_version,
-            call.sdp_session,
-            call.account.clone(),
-            call.peer(),
-        );
+        let call = self.calls.get(id).ok_or_else(|| not_found(id))?;
+        let peer = call.peer();
         let did = call
             .dialog_id()
             .cloned()
             .ok_or_else(|| EngineError::Conflict("the call has no dialog".into()))?;
-        let mut media = self.local_media(port, &account);
-        media.session_id = session;
-        media.session_version = version;
-        if hold {
-            media.direction = callwire_media::sdp::Direction::SendOnly;
-        }
+        let media = self
+            .renewed_local_media(id, hold)
+            .ok_or_else(|| not_found(id))?;
         let offer = sdp::build_offer(&media);
         let d = self
             .dialogs

@@ -5,8 +5,8 @@ use super::*;
 
 /// DTMF digits waiting to go out as INFO, at most.
 const INFO_QUEUE: usize = 64;
-/// The Duration an INFO digit announces, in ms.
-const INFO_DURATION_MS: u32 = 250;
+/// The Duration an INFO digit announces.
+const INFO_DURATION: Duration = Duration::from_millis(250);
 
 /// A DTMF digit carried by an INFO (`application/dtmf-relay` or
 /// `application/dtmf`), with its duration in ms.
@@ -16,10 +16,9 @@ fn info_dtmf(req: &Request) -> Option<(char, u32)> {
     let (digit, duration) = if mime.eq_ignore_ascii_case("application/dtmf-relay") {
         callwire_media::dtmf::info::parse_dtmf_relay(&req.body).ok()?
     } else if mime.eq_ignore_ascii_case("application/dtmf") {
-        let d = callwire_media::dtmf::info::parse_dtmf(&req.body).ok()?;
         (
-            d,
-            std::time::Duration::from_millis(u64::from(INFO_DURATION_MS)),
+            callwire_media::dtmf::info::parse_dtmf(&req.body).ok()?,
+            INFO_DURATION,
         )
     } else {
         return None;
@@ -127,20 +126,8 @@ impl Core {
     /// Our answer to a re-offer inside a call; `Err` when nothing matches (488).
     pub(super) fn reanswer(&mut self, id: &str, req: &Request) -> Option<Result<Vec<u8>, ()>> {
         let offer = SessionDescription::parse(&req.body).ok()?;
-        let call = self.calls.get_mut(id)?;
-        call.sdp_version += 1;
-        let (port, version, session, account) = (
-            call.rtp_port,
-            call.sdp_version,
-            call.sdp_session,
-            call.account.clone(),
-        );
-        let mut media = self.local_media(port, &account);
-        media.session_id = session;
-        media.session_version = version;
-        if self.calls.get(id).is_some_and(|c| c.media.on_hold) {
-            media.direction = callwire_media::sdp::Direction::SendOnly;
-        }
+        let on_hold = self.calls.get(id)?.media.on_hold;
+        let media = self.renewed_local_media(id, on_hold)?;
         Some(match sdp::answer(&offer, &media) {
             Ok((answer, neg)) => {
                 self.set_negotiated(id, neg);
@@ -160,10 +147,11 @@ impl Core {
     ) -> Result<(), EngineError> {
         let call = self.calls.get_mut(id).ok_or_else(|| not_found(id))?;
         let before = call.info_dtmf.len();
+        // INFO has no pauses: `,` is skipped (the digits were validated).
         call.info_dtmf.extend(
             digits
                 .chars()
-                .filter(|c| *c != ',')
+                .filter_map(callwire_media::dtmf::Digit::from_char)
                 .take(INFO_QUEUE - before.min(INFO_QUEUE)),
         );
         if !call.info_busy {
@@ -196,14 +184,8 @@ impl Core {
             return;
         };
         info.head.content_type = Some("application/dtmf-relay".into());
-        let Some(digit) = callwire_media::dtmf::Digit::from_char(digit) else {
-            return self.next_info_dtmf(id, now);
-        };
-        info.body = callwire_media::dtmf::info::format_dtmf_relay(
-            digit,
-            std::time::Duration::from_millis(u64::from(INFO_DURATION_MS)),
-        )
-        .into_bytes();
+        info.body =
+            callwire_media::dtmf::info::format_dtmf_relay(digit, INFO_DURATION).into_bytes();
         let target = in_dialog_target(d, peer);
         match self.tx.send_request(info, target, now) {
             Ok(tx) => {

@@ -119,24 +119,14 @@ impl Core {
             );
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let call = Call {
-            id: id.clone(),
-            account: account_id,
-            direction: Direction::Incoming,
-            from: req.head.from.uri.to_string(),
-            to: req.head.to.uri.to_string(),
-            state: CallState::Calling,
-            reason: Reason::Initiated,
-            sip_status: None,
-            sip_reason: None,
-            sip_call_id: req.head.call_id.clone(),
-            codec: None,
-            local_rtp: Some(SocketAddr::new(self.local_ip, rtp.port())),
-            remote_rtp: None,
-            created_at: Self::now_utc(),
-            answered_at: None,
-            ended_at: None,
-            leg: Leg::Incoming(Box::new(IncomingLeg {
+        let call = Call::new(
+            id.clone(),
+            account_id,
+            req.head.from.uri.to_string(),
+            req.head.to.uri.to_string(),
+            req.head.call_id.clone(),
+            &media,
+            Leg::Incoming(Box::new(IncomingLeg {
                 tx,
                 invite: req.clone(),
                 dialog: dialog_id.clone(),
@@ -146,15 +136,7 @@ impl Core {
                 responder: None,
                 answered: false,
             })),
-            rtp_port: rtp.port(),
-            sdp_session: media.session_id,
-            sdp_version: media.session_version,
-            media: Default::default(),
-            info_dtmf: Default::default(),
-            info_busy: false,
-            mark: None,
-            max_duration: None,
-        };
+        );
         self.by_dialog.insert(dialog_id.clone(), id.clone());
         self.by_server_tx.insert(tx, id.clone());
         self.insert_call(call);

@@ -16,9 +16,14 @@ use crate::driver::media::{
 use crate::model::account::DtmfMode;
 use crate::model::call::{DtmfView, MediaStatsView};
 use crate::model::event::kind;
+use crate::RecordingAction;
 
 /// Received digits a call keeps for its view.
 const MAX_DTMF_KEPT: usize = 256;
+/// Digits further apart than this start a new DTMF sequence.
+const INTER_DIGIT: Duration = Duration::from_secs(5);
+/// Digits a call remembers for sequence matching.
+const SEQUENCE_DIGITS: usize = 32;
 /// Recordings one call may make.
 const MAX_RECORDINGS_PER_CALL: usize = 64;
 
@@ -27,8 +32,6 @@ const MAX_RECORDINGS_PER_CALL: usize = 64;
 pub(crate) struct CallMedia {
     /// The last successful offer/answer.
     pub(super) negotiated: Option<Negotiated>,
-    /// Whether the media task has the stream (it starts sending then).
-    pub(super) streaming: bool,
     /// We put the call on hold.
     pub(super) on_hold: bool,
     pub(super) dtmf: Vec<DtmfView>,
@@ -43,12 +46,40 @@ pub(crate) struct CallMedia {
     pub(super) glare_retry: Option<bool>,
     /// The last state published for each recording of the call.
     pub(super) recording_states: std::collections::HashMap<String, String>,
+    /// Digits received lately, for DTMF sequence matching, and when the last
+    /// one came.
+    sequence_digits: String,
+    last_digit_at: Option<Instant>,
 }
 
 /// Our re-INVITE in progress: its offer and what it asks for.
 pub(crate) struct ReInvite {
     pub(super) offer: callwire_media::sdp::SessionDescription,
     pub(super) hold: bool,
+}
+
+impl Call {
+    /// Adds a received digit to those matched against DTMF sequences (a gap
+    /// over [`INTER_DIGIT`] starts afresh) and returns the digits so far.
+    pub(crate) fn sequence_digits(&mut self, digit: char, now: Instant) -> &str {
+        let m = &mut self.media;
+        if m.last_digit_at
+            .is_some_and(|at| now.saturating_duration_since(at) > INTER_DIGIT)
+        {
+            m.sequence_digits.clear();
+        }
+        m.last_digit_at = Some(now);
+        m.sequence_digits.push(digit.to_ascii_uppercase());
+        if m.sequence_digits.len() > SEQUENCE_DIGITS {
+            m.sequence_digits.remove(0);
+        }
+        &m.sequence_digits
+    }
+
+    /// A sequence matched: matching starts afresh.
+    pub(crate) fn clear_sequence_digits(&mut self) {
+        self.media.sequence_digits.clear();
+    }
 }
 
 impl CallMedia {
@@ -66,19 +97,6 @@ pub struct PlayRequest {
     pub source: PlaySource,
     /// Loop until stopped.
     pub looped: bool,
-}
-
-/// What `POST /v1/calls/{id}/recording` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordingControl {
-    /// Start a new recording.
-    Start(RecordMode),
-    /// Pause the running one.
-    Pause,
-    /// Resume it.
-    Resume,
-    /// Stop it.
-    Stop,
 }
 
 /// How `POST /v1/calls/{id}/dtmf` sends.
@@ -104,7 +122,8 @@ impl Core {
             jitter_max_ms: m.jitter_max_ms,
             detect_inband: m.detect_inband_dtmf,
             rtcp_seed: self.rng.next_u64(),
-            ntp_at_start: ntp_now(),
+            // The driver reads the wall clock when it starts the session.
+            ntp_at_start: 0,
         }
     }
 
@@ -162,7 +181,6 @@ impl Core {
             ptime_ms: neg.ptime,
             direction: neg.direction,
         };
-        call.media.streaming = true;
         self.media_command(id, MediaCommand::Stream(params));
     }
 
@@ -208,12 +226,7 @@ impl Core {
                     duration_ms: u32::try_from(d.duration.as_millis()).unwrap_or(u32::MAX),
                     at,
                 };
-                push_dtmf(&mut call.media.dtmf, view.clone());
-                tracing::debug!(call = %id, digit = %d.digit.as_char(), method, "DTMF received");
-                let digit = view.digit;
-                let detail = serde_json::to_value(view).unwrap_or_default();
-                self.call_detail_event(&id, kind::CALL_DTMF, detail);
-                self.match_dtmf_sequence(&id, digit, now);
+                self.dtmf_received(&id, view, now);
             }
             MediaEvent::Session(SessionEvent::PlaybackFinished { id: p, stopped }) => {
                 if call.media.playback == Some(p) {
@@ -261,12 +274,24 @@ impl Core {
             duration_ms,
             at: Self::now_utc(),
         };
-        if let Some(call) = self.calls.get_mut(id) {
-            push_dtmf(&mut call.media.dtmf, view.clone());
-            let detail = serde_json::to_value(view).unwrap_or_default();
-            self.call_detail_event(id, kind::CALL_DTMF, detail);
-            self.match_dtmf_sequence(id, digit, now);
+        self.dtmf_received(id, view, now);
+    }
+
+    /// A digit arrived (any method): the call's list, `call.dtmf`, and the
+    /// sequences bound to the account.
+    fn dtmf_received(&mut self, id: &str, view: DtmfView, now: Instant) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        tracing::debug!(call = %id, digit = %view.digit, method = view.method, "DTMF received");
+        if call.media.dtmf.len() >= MAX_DTMF_KEPT {
+            call.media.dtmf.remove(0);
         }
+        call.media.dtmf.push(view.clone());
+        let digit = view.digit;
+        let detail = serde_json::to_value(view).unwrap_or_default();
+        self.call_detail_event(id, kind::CALL_DTMF, detail);
+        self.match_dtmf_sequence(id, digit, now);
     }
 
     /// The call `id` if it is active; 404 or 409 otherwise.
@@ -376,14 +401,19 @@ impl Core {
     pub(crate) fn control_recording(
         &mut self,
         id: &str,
-        control: RecordingControl,
+        action: RecordingAction,
     ) -> Result<(CallView, Option<String>), EngineError> {
         let call = self.active_call(id)?;
         let account = call.account.clone();
         let running = call.media.recording.clone();
         let made = call.media.recordings.len();
-        let new_id = match control {
-            RecordingControl::Start(mode) => {
+        let new_id = match action {
+            RecordingAction::Start { split } => {
+                let mode = if split {
+                    RecordMode::Split
+                } else {
+                    RecordMode::Mixed
+                };
                 if made >= MAX_RECORDINGS_PER_CALL {
                     return Err(EngineError::Conflict(format!(
                         "a call may make at most {MAX_RECORDINGS_PER_CALL} recordings"
@@ -404,15 +434,15 @@ impl Core {
                 );
                 Some(rid)
             }
-            RecordingControl::Pause | RecordingControl::Resume | RecordingControl::Stop => {
+            RecordingAction::Pause | RecordingAction::Resume | RecordingAction::Stop => {
                 if running.is_none() {
                     return Err(EngineError::Conflict(format!(
                         "call {id} is not being recorded"
                     )));
                 }
-                let action = match control {
-                    RecordingControl::Pause => RecordAction::Pause,
-                    RecordingControl::Resume => RecordAction::Resume,
+                let action = match action {
+                    RecordingAction::Pause => RecordAction::Pause,
+                    RecordingAction::Resume => RecordAction::Resume,
                     _ => RecordAction::Stop,
                 };
                 if action == RecordAction::Stop {
@@ -426,19 +456,4 @@ impl Core {
         };
         Ok((self.get_call(id)?, new_id))
     }
-}
-
-/// The wall clock as a 64-bit NTP timestamp (RFC 3550 §4).
-fn ntp_now() -> u64 {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    callwire_media::rtp::ntp_from_unix(unix)
-}
-
-fn push_dtmf(list: &mut Vec<DtmfView>, d: DtmfView) {
-    if list.len() >= MAX_DTMF_KEPT {
-        list.remove(0);
-    }
-    list.push(d);
 }

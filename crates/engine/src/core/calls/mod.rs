@@ -13,7 +13,7 @@ mod incoming;
 mod media;
 mod outgoing;
 
-pub use media::{DtmfSend, PlayRequest, RecordingControl};
+pub use media::{DtmfSend, PlayRequest};
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -82,7 +82,6 @@ pub(crate) enum Leg {
 pub(crate) struct Call {
     id: String,
     account: String,
-    direction: Direction,
     from: String,
     to: String,
     state: CallState,
@@ -91,21 +90,20 @@ pub(crate) struct Call {
     sip_reason: Option<String>,
     sip_call_id: String,
     codec: Option<String>,
-    local_rtp: Option<SocketAddr>,
+    /// Our RTP address (the media task owns the socket).
+    local_rtp: SocketAddr,
     remote_rtp: Option<SocketAddr>,
     created_at: DateTime<Utc>,
     answered_at: Option<DateTime<Utc>>,
     ended_at: Option<DateTime<Utc>>,
     leg: Leg,
-    /// Our RTP port (the media task owns the socket).
-    rtp_port: u16,
     /// `o=` session id and version of our SDP; the version goes up with every
     /// new description we send.
     sdp_session: u64,
     sdp_version: u64,
     media: media::CallMedia,
     /// DTMF digits waiting to go out as INFO, and whether one is under way.
-    info_dtmf: std::collections::VecDeque<char>,
+    info_dtmf: std::collections::VecDeque<callwire_media::dtmf::Digit>,
     info_busy: bool,
     /// What the event stream last said about this call.
     mark: Option<crate::core::events::CallMark>,
@@ -114,6 +112,52 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    /// A new call in state `calling`, with our description `local` (its
+    /// address, `o=` session id and version).
+    fn new(
+        id: String,
+        account: String,
+        from: String,
+        to: String,
+        sip_call_id: String,
+        local: &LocalMedia,
+        leg: Leg,
+    ) -> Call {
+        Call {
+            id,
+            account,
+            from,
+            to,
+            state: CallState::Calling,
+            reason: Reason::Initiated,
+            sip_status: None,
+            sip_reason: None,
+            sip_call_id,
+            codec: None,
+            local_rtp: SocketAddr::new(local.ip, local.rtp_port),
+            remote_rtp: None,
+            created_at: Utc::now(),
+            answered_at: None,
+            ended_at: None,
+            leg,
+            sdp_session: local.session_id,
+            sdp_version: local.session_version,
+            media: Default::default(),
+            info_dtmf: Default::default(),
+            info_busy: false,
+            mark: None,
+            max_duration: None,
+        }
+    }
+
+    /// The leg's kind is the call's direction.
+    fn direction(&self) -> Direction {
+        match self.leg {
+            Leg::Incoming(_) => Direction::Incoming,
+            Leg::Outgoing(_) => Direction::Outgoing,
+        }
+    }
+
     pub(crate) fn is_ended(&self) -> bool {
         self.state.is_ended()
     }
@@ -126,6 +170,15 @@ impl Call {
         self.mark
     }
 
+    /// What the event stream would say about the call now.
+    pub(crate) fn current_mark(&self) -> crate::core::events::CallMark {
+        crate::core::events::CallMark {
+            state: self.state,
+            on_hold: self.media.on_hold,
+            remote_hold: self.media.remote_hold(),
+        }
+    }
+
     pub(crate) fn set_mark(&mut self, mark: crate::core::events::CallMark) {
         self.mark = Some(mark);
     }
@@ -134,7 +187,7 @@ impl Call {
         CallView {
             id: self.id.clone(),
             account: self.account.clone(),
-            direction: self.direction,
+            direction: self.direction(),
             from: self.from.clone(),
             to: self.to.clone(),
             state: self.state,
@@ -143,7 +196,7 @@ impl Call {
             sip_reason: self.sip_reason.clone(),
             sip_call_id: self.sip_call_id.clone(),
             codec: self.codec.clone(),
-            local_rtp: self.local_rtp.map(|a| a.to_string()),
+            local_rtp: Some(self.local_rtp.to_string()),
             remote_rtp: self.remote_rtp.map(|a| a.to_string()),
             created_at: self.created_at,
             answered_at: self.answered_at,
@@ -161,7 +214,7 @@ impl Call {
         CallRecord {
             id: self.id.clone(),
             account: self.account.clone(),
-            direction: self.direction.as_str().into(),
+            direction: self.direction().as_str().into(),
             from_uri: self.from.clone(),
             to_uri: self.to.clone(),
             state: self.state.as_str().into(),
@@ -294,6 +347,27 @@ impl Core {
         media
     }
 
+    /// Our description for a new offer or answer inside the call: same port,
+    /// session id and codecs, the next `o=` version (RFC 3264 §8), `sendonly`
+    /// while we hold the call.
+    fn renewed_local_media(&mut self, id: &str, hold: bool) -> Option<LocalMedia> {
+        let call = self.calls.get_mut(id)?;
+        call.sdp_version += 1;
+        let (port, version, session, account) = (
+            call.local_rtp.port(),
+            call.sdp_version,
+            call.sdp_session,
+            call.account.clone(),
+        );
+        let mut media = self.local_media(port, &account);
+        media.session_id = session;
+        media.session_version = version;
+        if hold {
+            media.direction = callwire_media::sdp::Direction::SendOnly;
+        }
+        Some(media)
+    }
+
     fn responder_timers(&self) -> TimerConfig {
         TimerConfig {
             t1: Duration::from_millis(self.config.timers.t1_ms),
@@ -320,7 +394,7 @@ impl Core {
         *self
             .counters
             .calls_started
-            .entry(call.direction.as_str())
+            .entry(call.direction().as_str())
             .or_default() += 1;
         *self
             .live_per_account
@@ -447,7 +521,6 @@ impl Core {
         let Some(call) = self.calls.remove(id) else {
             return;
         };
-        self.dtmf_buffers.remove(id);
         if let Some(did) = call.dialog_id() {
             self.dialogs.remove(did);
             self.by_dialog.remove(did);

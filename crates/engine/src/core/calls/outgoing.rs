@@ -17,7 +17,6 @@ impl Core {
         }
         let account = self.account(&req.account)?;
         let settings = account.settings().clone();
-        let password = account.password().map(str::to_owned);
         if !settings.enabled {
             return Err(EngineError::Conflict(format!(
                 "account {} is disabled",
@@ -101,24 +100,14 @@ impl Core {
             .map_err(|e| EngineError::Unavailable(format!("cannot send INVITE: {e}")))?;
         let id = uuid::Uuid::new_v4().to_string();
         self.client_tx.insert(tx, ClientPurpose::Invite(id.clone()));
-        let call = Call {
-            id: id.clone(),
-            account: req.account.clone(),
-            direction: Direction::Outgoing,
-            from: invite.head.from.uri.to_string(),
-            to: target.to_string(),
-            state: CallState::Calling,
-            reason: Reason::Initiated,
-            sip_status: None,
-            sip_reason: None,
-            sip_call_id: invite.head.call_id.clone(),
-            codec: None,
-            local_rtp: Some(SocketAddr::new(self.local_ip, rtp.port())),
-            remote_rtp: None,
-            created_at: Self::now_utc(),
-            answered_at: None,
-            ended_at: None,
-            leg: Leg::Outgoing(Box::new(OutgoingLeg {
+        let mut call = Call::new(
+            id.clone(),
+            req.account.clone(),
+            invite.head.from.uri.to_string(),
+            target.to_string(),
+            invite.head.call_id.clone(),
+            &local_media,
+            Leg::Outgoing(Box::new(OutgoingLeg {
                 tx,
                 invite,
                 peer,
@@ -130,16 +119,8 @@ impl Core {
                 auth: AuthState::new(),
                 digest: DigestClient::new(),
             })),
-            rtp_port: rtp.port(),
-            sdp_session: local_media.session_id,
-            sdp_version: local_media.session_version,
-            media: Default::default(),
-            info_dtmf: Default::default(),
-            info_busy: false,
-            mark: None,
-            max_duration: req.max_duration_secs.map(|s| Duration::from_secs(s.into())),
-        };
-        let _ = password;
+        );
+        call.max_duration = req.max_duration_secs.map(|s| Duration::from_secs(s.into()));
         let view = call.view();
         self.insert_call(call);
         self.start_media(&id, rtp);
