@@ -1,5 +1,5 @@
 //! Persistence for callwire: SIP accounts, call records, recordings' metadata,
-//! the event log and a small key/value `meta` table, behind one [`Store`] with async methods.
+//! the event log, webhooks and their parked deliveries, API tokens and a small key/value `meta` table, behind one [`Store`] with async methods.
 //!
 //! All SQL of the project lives in this crate. It runs on SQLite (embedded,
 //! the default) through sqlx with runtime-bound queries, and is written to stay
@@ -20,6 +20,7 @@ mod event;
 mod recording;
 mod store;
 mod time;
+mod webhook;
 
 pub use account::AccountRecord;
 pub use call_record::{CallRecord, CallRecordQuery};
@@ -28,3 +29,4 @@ pub use error::StoreError;
 pub use event::EventRecord;
 pub use recording::RecordingRecord;
 pub use store::{Store, DB_FILE_NAME, MAX_LIST_LIMIT};
+pub use webhook::{ApiTokenRecord, WebhookDeliveryRecord, WebhookRecord};

@@ -14,8 +14,9 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use crate::{
-    time, AccountRecord, CallRecord, CallRecordQuery, DtmfConfigurationRecord, DtmfTriggerRecord,
-    EventRecord, RecordingRecord, StoreError,
+    time, AccountRecord, ApiTokenRecord, CallRecord, CallRecordQuery, DtmfConfigurationRecord,
+    DtmfTriggerRecord, EventRecord, RecordingRecord, StoreError, WebhookDeliveryRecord,
+    WebhookRecord,
 };
 
 /// Name of the SQLite database file inside the data directory.
@@ -40,7 +41,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 const ACCOUNT_COLUMNS: &str = "id, display_name, sip_user, domain, registrar, \
     secondary_registrar, outbound_proxy, auth_user, password, transport, expires, \
-    auto_answer, enabled, max_calls, created_at, updated_at, codecs, dtmf_mode";
+    auto_answer, enabled, max_calls, created_at, updated_at, codecs, dtmf_mode, policy";
 
 const CALL_COLUMNS: &str = "id, account, direction, from_uri, to_uri, state, reason, \
     sip_status, sip_reason, call_id, created_at, answered_at, ended_at, codec, media_stats";
@@ -140,7 +141,7 @@ impl Store {
     pub async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         );
         let result = sqlx::query(&sql)
             .bind(&account.id)
@@ -161,6 +162,7 @@ impl Store {
             .bind(time::encode(&account.updated_at))
             .bind(&account.codecs)
             .bind(&account.dtmf_mode)
+            .bind(&account.policy)
             .execute(&self.pool)
             .await;
         match result {
@@ -182,7 +184,7 @@ impl Store {
             "UPDATE accounts SET display_name = $2, sip_user = $3, domain = $4, \
              registrar = $5, secondary_registrar = $6, outbound_proxy = $7, auth_user = $8, \
              password = $9, transport = $10, expires = $11, auto_answer = $12, enabled = $13, \
-             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17 WHERE id = $1",
+             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17, policy = $18 WHERE id = $1",
         )
         .bind(&account.id)
         .bind(&account.display_name)
@@ -201,6 +203,7 @@ impl Store {
         .bind(time::encode(&account.updated_at))
         .bind(&account.codecs)
         .bind(&account.dtmf_mode)
+        .bind(&account.policy)
         .execute(&self.pool)
         .await?;
         if result.rows_affected() == 0 {
@@ -588,14 +591,21 @@ impl Store {
     }
 
     /// Deletes all but the newest `keep` events, and every event older than
-    /// `before`; returns how many went.
-    pub async fn prune_events(&self, keep: u32, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    /// `before`, but never an event with `seq` above `floor` (events a webhook
+    /// still has to deliver); returns how many went.
+    pub async fn prune_events(
+        &self,
+        keep: u32,
+        before: DateTime<Utc>,
+        floor: Option<u64>,
+    ) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "DELETE FROM events WHERE seq <= \
-             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2",
+            "DELETE FROM events WHERE (seq <= \
+             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2) AND seq <= $3",
         )
         .bind(i64::from(keep))
         .bind(time::encode(&before))
+        .bind(floor.map_or(i64::MAX, |f| i64::try_from(f).unwrap_or(i64::MAX)))
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -702,6 +712,234 @@ impl Store {
         Ok(())
     }
 
+    // ----- webhooks -----
+
+    /// Every webhook, by id.
+    pub async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, url, types, secret, enabled, description, delivered_seq, created_at, \
+             updated_at FROM webhooks ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                const T: &str = "webhooks";
+                let created: String = r.try_get("created_at")?;
+                let updated: String = r.try_get("updated_at")?;
+                let seq: i64 = r.try_get("delivered_seq")?;
+                Ok(WebhookRecord {
+                    id: r.try_get("id")?,
+                    url: r.try_get("url")?,
+                    types: r.try_get("types")?,
+                    secret: r.try_get("secret")?,
+                    enabled: r.try_get("enabled")?,
+                    description: r.try_get("description")?,
+                    delivered_seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+                        table: T,
+                        column: "delivered_seq",
+                    })?,
+                    created_at: time::decode(&created, T, "created_at")?,
+                    updated_at: time::decode(&updated, T, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts a webhook or replaces its settings; an existing webhook keeps
+    /// its `delivered_seq` and `created_at`.
+    pub async fn upsert_webhook(&self, w: &WebhookRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, url, types, secret, enabled, description, delivered_seq, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (id) DO UPDATE SET url = excluded.url, types = excluded.types, \
+             secret = excluded.secret, enabled = excluded.enabled, \
+             description = excluded.description, updated_at = excluded.updated_at",
+        )
+        .bind(&w.id)
+        .bind(&w.url)
+        .bind(&w.types)
+        .bind(&w.secret)
+        .bind(w.enabled)
+        .bind(&w.description)
+        .bind(i64::try_from(w.delivered_seq).unwrap_or(i64::MAX))
+        .bind(time::encode(&w.created_at))
+        .bind(time::encode(&w.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that webhook `id` is done with every event up to `seq`.
+    pub async fn set_webhook_cursor(&self, id: &str, seq: u64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE webhooks SET delivered_seq = $2 WHERE id = $1")
+            .bind(id)
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a webhook and its parked deliveries (no error when gone).
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a parked delivery.
+    pub async fn upsert_webhook_delivery(
+        &self,
+        d: &WebhookDeliveryRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, event_id, event_type, \
+             payload, state, attempts, last_status, last_error, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
+             attempts = excluded.attempts, last_status = excluded.last_status, \
+             last_error = excluded.last_error, updated_at = excluded.updated_at",
+        )
+        .bind(&d.id)
+        .bind(&d.webhook_id)
+        .bind(i64::try_from(d.event_seq).unwrap_or(i64::MAX))
+        .bind(&d.event_id)
+        .bind(&d.event_type)
+        .bind(&d.payload)
+        .bind(&d.state)
+        .bind(i64::from(d.attempts))
+        .bind(d.last_status.map(i64::from))
+        .bind(&d.last_error)
+        .bind(time::encode(&d.created_at))
+        .bind(time::encode(&d.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Parked deliveries of webhook `id`, newest first, at most `limit`
+    /// (capped at [`MAX_LIST_LIMIT`]), with `event_seq` below `before` when given.
+    pub async fn list_webhook_deliveries(
+        &self,
+        webhook_id: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDeliveryRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, webhook_id, event_seq, event_id, event_type, payload, state, attempts, \
+             last_status, last_error, created_at, updated_at FROM webhook_deliveries \
+             WHERE webhook_id = $1 AND event_seq < $2 ORDER BY event_seq DESC, id LIMIT $3",
+        )
+        .bind(webhook_id)
+        .bind(before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)))
+        .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    /// One parked delivery.
+    pub async fn get_webhook_delivery(
+        &self,
+        id: &str,
+    ) -> Result<Option<WebhookDeliveryRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, webhook_id, event_seq, event_id, event_type, payload, state, attempts, \
+             last_status, last_error, created_at, updated_at FROM webhook_deliveries WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(delivery_from_row).transpose()
+    }
+
+    /// How many parked deliveries in state `failed` each webhook has.
+    pub async fn count_failed_deliveries(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, COUNT(*) AS n FROM webhook_deliveries WHERE state = 'failed' \
+             GROUP BY webhook_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n")?;
+                Ok((r.try_get("webhook_id")?, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    // ----- API tokens -----
+
+    /// Every API token (hashes only), by id.
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, token_hash, scopes, created_at FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let created: String = r.try_get("created_at")?;
+                Ok(ApiTokenRecord {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    token_hash: r.try_get("token_hash")?,
+                    scopes: r.try_get("scopes")?,
+                    created_at: time::decode(&created, "api_tokens", "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts a token. [`StoreError::Conflict`] if the id or hash is taken.
+    pub async fn insert_api_token(&self, t: &ApiTokenRecord) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO api_tokens (id, name, token_hash, scopes, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.token_hash)
+        .bind(&t.scopes)
+        .bind(time::encode(&t.created_at))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::Conflict {
+                    entity: "api token",
+                    id: t.id.clone(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes a token. [`StoreError::NotFound`] if there is none.
+    pub async fn delete_api_token(&self, id: &str) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                entity: "api token",
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     // ----- meta -----
 
     /// The value stored under `key`, or `None`.
@@ -761,6 +999,7 @@ fn account_from_row(row: &SqliteRow) -> Result<AccountRecord, StoreError> {
         updated_at: time::decode(&updated_at, T, "updated_at")?,
         codecs: row.try_get("codecs")?,
         dtmf_mode: row.try_get("dtmf_mode")?,
+        policy: row.try_get("policy")?,
     })
 }
 
@@ -814,6 +1053,33 @@ fn event_from_row(row: &SqliteRow) -> Result<EventRecord, StoreError> {
         account: row.try_get("account")?,
         call_id: row.try_get("call_id")?,
         data: row.try_get("data")?,
+    })
+}
+
+fn delivery_from_row(row: &SqliteRow) -> Result<WebhookDeliveryRecord, StoreError> {
+    const T: &str = "webhook_deliveries";
+    let seq: i64 = row.try_get("event_seq")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let status: Option<i64> = row.try_get("last_status")?;
+    let created: String = row.try_get("created_at")?;
+    let updated: String = row.try_get("updated_at")?;
+    let corrupt = |column| StoreError::Corrupt { table: T, column };
+    Ok(WebhookDeliveryRecord {
+        id: row.try_get("id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        event_seq: u64::try_from(seq).map_err(|_| corrupt("event_seq"))?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        payload: row.try_get("payload")?,
+        state: row.try_get("state")?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
+        last_status: status
+            .map(u16::try_from)
+            .transpose()
+            .map_err(|_| corrupt("last_status"))?,
+        last_error: row.try_get("last_error")?,
+        created_at: time::decode(&created, T, "created_at")?,
+        updated_at: time::decode(&updated, T, "updated_at")?,
     })
 }
 
