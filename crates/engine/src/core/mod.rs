@@ -12,6 +12,8 @@ pub(crate) mod registrations;
 pub(crate) mod target;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transfer_tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};

@@ -102,6 +102,9 @@ pub(crate) struct Transfer {
     referred_by: Option<String>,
     /// The REFER's CSeq number: the `id` of the subscription's Event.
     refer_cseq: u32,
+    /// Transferor: this call is the one an attended transfer of `call`
+    /// replaces (no REFER went on it).
+    replaced: bool,
     /// Transferee: the target to call, its Replaces and Referred-By.
     dial: Option<Dial>,
     /// Transferee: NOTIFYs to the referrer.
@@ -128,6 +131,7 @@ impl Transfer {
             sip_reason: None,
             referred_by: None,
             refer_cseq,
+            replaced: false,
             dial: None,
             notifier: Notifier::default(),
         }
@@ -301,11 +305,24 @@ impl Core {
         t.attended = other.is_some();
         t.target = Some(refer_to.to_string());
         t.call = other;
+        let other = t.call.clone();
         if let Some(call) = self.calls.get_mut(id) {
             call.transfer = Some(t);
         }
         self.set_timer(now + NOTIFY_TIMEOUT, CoreTimer::Transfer(id.to_owned()));
         self.transfer_event(id);
+        if let Some(other) = other {
+            // The replaced call is part of the transfer: no other transfer of
+            // it meanwhile, and its end counts as transferred.
+            let mut t = Transfer::new(TransferRole::Transferor, TransferState::Requested, 0);
+            t.attended = true;
+            t.replaced = true;
+            t.call = Some(id.to_owned());
+            if let Some(call) = self.calls.get_mut(&other) {
+                call.transfer = Some(t);
+            }
+            self.transfer_event(&other);
+        }
         tracing::info!(call = %id, to = %refer_to, "transfer requested");
         self.get_call(id)
     }
@@ -335,13 +352,14 @@ impl Core {
         self.call_detail_event(id, kind::CALL_TRANSFER, detail);
     }
 
-    /// The live transfer of `id` in `role`, if any.
+    /// The live transfer of `id` in `role`, if any (not the record on a call
+    /// an attended transfer replaces: no REFER went on that one).
     fn live_transfer(&mut self, id: &str, role: TransferRole) -> Option<&mut Transfer> {
         self.calls
             .get_mut(id)?
             .transfer
             .as_mut()
-            .filter(|t| t.role == role && t.is_live())
+            .filter(|t| t.role == role && t.is_live() && !t.replaced)
     }
 
     /// Moves a transferor's transfer on; true when it changed (an event went out).
@@ -360,13 +378,15 @@ impl Core {
         }
         let other = t.call.clone();
         self.transfer_event(id);
+        if state.is_final() {
+            if let Some(other) = other {
+                self.finish_replaced(&other, id, state, now);
+            }
+        }
         match state {
             TransferState::Succeeded => {
                 self.clear_timer(&CoreTimer::Transfer(id.to_owned()));
                 tracing::info!(call = %id, "transfer succeeded; hanging up");
-                if let Some(other) = other {
-                    self.mark_replaced_by_transfer(&other, id, now);
-                }
                 if self
                     .calls
                     .get(id)
@@ -384,34 +404,41 @@ impl Core {
         true
     }
 
-    /// An attended transfer succeeded: the call it replaced ends with reason
+    /// An attended transfer of `id` ended: the call it replaces (`other`)
+    /// learns the outcome; after a success it ends with reason
     /// `Transferred`, by the target's BYE or ours after [`REPLACED_GRACE`].
-    fn mark_replaced_by_transfer(&mut self, other: &str, id: &str, now: Instant) {
-        let Some(call) = self.calls.get_mut(other) else {
+    fn finish_replaced(&mut self, other: &str, id: &str, state: TransferState, now: Instant) {
+        let Some(t) = self
+            .calls
+            .get_mut(other)
+            .and_then(|c| c.transfer.as_mut())
+            .filter(|t| t.replaced && t.call.as_deref() == Some(id))
+        else {
             return;
         };
-        if call.is_ended() {
-            return;
-        }
-        let mut t = Transfer::new(TransferRole::Transferor, TransferState::Succeeded, 0);
-        t.attended = true;
-        t.call = Some(id.to_owned());
-        call.transfer = Some(t);
+        t.state = state;
         self.transfer_event(other);
-        self.set_timer(
-            now + REPLACED_GRACE,
-            CoreTimer::TransferCleanup(other.to_owned()),
-        );
+        if state == TransferState::Succeeded {
+            self.set_timer(
+                now + REPLACED_GRACE,
+                CoreTimer::TransferCleanup(other.to_owned()),
+            );
+        }
     }
 
     /// The reason a call ends with when the peer sends BYE: `Transferred`
-    /// once a transfer of it succeeded, else `Terminated`.
+    /// once a transfer of it succeeded (or, for the call an attended transfer
+    /// replaces, while that transfer is under way: the target hangs it up as
+    /// it takes over), else `Terminated`.
     pub(crate) fn remote_bye_reason(&self, id: &str) -> Reason {
         let transferred = self
             .calls
             .get(id)
             .and_then(|c| c.transfer.as_ref())
-            .is_some_and(|t| t.role == TransferRole::Transferor && t.state == TransferState::Succeeded);
+            .is_some_and(|t| {
+                t.role == TransferRole::Transferor
+                    && (t.state == TransferState::Succeeded || (t.replaced && t.is_live()))
+            });
         if transferred {
             Reason::Transferred
         } else {
