@@ -58,10 +58,7 @@ impl Replaces {
         if call_id.is_empty() {
             return Err(ReferError::Empty("Replaces Call-ID"));
         }
-        if call_id
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
+        if call_id.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ReferError::BadCharacter("Replaces Call-ID"));
         }
         let (mut to_tag, mut from_tag, mut early_only) = (None, None, false);
@@ -328,8 +325,14 @@ mod tests {
 
     #[test]
     fn escaping_keeps_unreserved_and_encodes_the_rest() {
-        assert_eq!(escape_uri_header("a-b_c.d!e~f*g'h(i)j"), "a-b_c.d!e~f*g'h(i)j");
-        assert_eq!(escape_uri_header("a;b=c@d&e f%"), "a%3Bb%3Dc%40d%26e%20f%25");
+        assert_eq!(
+            escape_uri_header("a-b_c.d!e~f*g'h(i)j"),
+            "a-b_c.d!e~f*g'h(i)j"
+        );
+        assert_eq!(
+            escape_uri_header("a;b=c@d&e f%"),
+            "a%3Bb%3Dc%40d%26e%20f%25"
+        );
         assert_eq!(unescape("a%3Bb%3dc"), Ok("a;b=c".into()));
         assert_eq!(unescape("%4"), Err(ReferError::BadEscape));
         assert_eq!(unescape("%zz"), Err(ReferError::BadEscape));
@@ -377,7 +380,10 @@ mod tests {
             ("refer".into(), Some("93809824".into()))
         );
         assert_eq!(event_package("refer"), ("refer".into(), None));
-        assert_eq!(event_package(" presence ; foo=1"), ("presence".into(), None));
+        assert_eq!(
+            event_package(" presence ; foo=1"),
+            ("presence".into(), None)
+        );
         let s = SubscriptionState::parse("active;expires=60");
         assert_eq!(s.state, "active");
         assert_eq!(s.expires, Some(60));

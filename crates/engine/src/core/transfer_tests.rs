@@ -255,7 +255,11 @@ impl Net {
     fn view(&mut self, node: usize, id: &str) -> CallView {
         let now = self.now();
         let id = id.to_owned();
-        ask(&mut self.nodes[node], now, |reply| Command::GetCall { id, reply }).expect("call")
+        ask(&mut self.nodes[node], now, |reply| Command::GetCall {
+            id,
+            reply,
+        })
+        .expect("call")
     }
 
     fn calls(&mut self, node: usize) -> Vec<CallView> {
@@ -318,7 +322,9 @@ impl Net {
     fn transfer_states(&self, node: usize, id: &str) -> Vec<(TransferState, Option<u16>)> {
         self.events
             .iter()
-            .filter(|(n, e)| *n == node && e.kind == "call.transfer" && e.call.as_deref() == Some(id))
+            .filter(|(n, e)| {
+                *n == node && e.kind == "call.transfer" && e.call.as_deref() == Some(id)
+            })
             .map(|(_, e)| {
                 let d = e.detail.clone().expect("detail");
                 let view: crate::model::transfer::TransferView =
@@ -370,7 +376,9 @@ fn blind_transfer_connects_the_transferee_to_the_target() {
     let mut net = Net::new(0, true, true);
     let (a_id, b_id) = connected(&mut net);
 
-    let v = net.blind(A, &a_id, C).expect("transfer accepted by the API");
+    let v = net
+        .blind(A, &a_id, C)
+        .expect("transfer accepted by the API");
     // The API answers at once; what follows comes as events.
     let t = v.transfer.expect("the call shows its transfer");
     assert_eq!(t.role, TransferRole::Transferor);
@@ -411,13 +419,14 @@ fn blind_transfer_connects_the_transferee_to_the_target() {
         last.head.other.get("Subscription-State"),
         Some("terminated;reason=noresource")
     );
-    assert!(net
-        .responses(A, Method::Notify)
-        .iter()
-        .all(|c| *c == 200));
+    assert!(net.responses(A, Method::Notify).iter().all(|c| *c == 200));
 
     // A: requested, accepted, trying, (ringing), succeeded; the call ends Transferred.
-    let states: Vec<TransferState> = net.transfer_states(A, &a_id).into_iter().map(|s| s.0).collect();
+    let states: Vec<TransferState> = net
+        .transfer_states(A, &a_id)
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
     assert_eq!(states.first(), Some(&TransferState::Requested));
     assert_eq!(states.get(1), Some(&TransferState::Accepted));
     assert_eq!(states.get(2), Some(&TransferState::Trying));
@@ -444,7 +453,11 @@ fn blind_transfer_connects_the_transferee_to_the_target() {
     assert_eq!(new.direction, Direction::Outgoing);
     assert_eq!(new.transferred_from.as_deref(), Some(b_id.as_str()));
     assert_eq!(new.to, "sip:carol@127.0.0.13:5060");
-    let b_states: Vec<TransferState> = net.transfer_states(B, &b_id).into_iter().map(|s| s.0).collect();
+    let b_states: Vec<TransferState> = net
+        .transfer_states(B, &b_id)
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
     assert_eq!(b_states.first(), Some(&TransferState::Accepted));
     assert_eq!(b_states.last(), Some(&TransferState::Succeeded));
     // The call.created event of the new call already names its origin.
@@ -497,7 +510,10 @@ fn a_busy_target_fails_the_transfer_and_the_call_stays() {
         Some("SIP/2.0 486 Busy Here\r\n")
     );
     let states = net.transfer_states(A, &a_id);
-    assert!(states.contains(&(TransferState::Ringing, Some(180))), "{states:?}");
+    assert!(
+        states.contains(&(TransferState::Ringing, Some(180))),
+        "{states:?}"
+    );
     assert_eq!(states.last(), Some(&(TransferState::Failed, Some(486))));
     let a = net.view(A, &a_id);
     assert_eq!(a.state, CallState::Active, "the call stays: {a:?}");
@@ -594,7 +610,10 @@ fn transfers_need_an_active_call_and_go_one_at_a_time() {
     net.block.push((B, "202 REFER"));
     net.block.push((B, "NOTIFY"));
     net.blind(A, &a_id, C).expect("first transfer");
-    assert!(matches!(net.blind(A, &a_id, C), Err(EngineError::Conflict(_))));
+    assert!(matches!(
+        net.blind(A, &a_id, C),
+        Err(EngineError::Conflict(_))
+    ));
     assert!(matches!(
         net.transfer(A, &to_c, TransferTo::Replaces(a_id.clone())),
         Err(EngineError::Conflict(_))
@@ -662,13 +681,20 @@ fn attended_transfer_replaces_the_other_call() {
         vec![(TransferState::Succeeded, Some(200))]
     );
     let old = net.view(C, &c_old);
-    assert_eq!((old.state, old.reason), (CallState::Terminated, Reason::Replaced));
+    assert_eq!(
+        (old.state, old.reason),
+        (CallState::Terminated, Reason::Replaced)
+    );
 
     // A: both calls over, both transferred.
     net.run_for(Duration::from_secs(3));
     for id in [&ab, &ac] {
         let v = net.view(A, id);
-        assert_eq!((v.state, v.reason), (CallState::Terminated, Reason::Transferred), "{v:?}");
+        assert_eq!(
+            (v.state, v.reason),
+            (CallState::Terminated, Reason::Transferred),
+            "{v:?}"
+        );
     }
     assert_eq!(
         net.transfer_states(A, &ab).last(),
@@ -719,7 +745,11 @@ fn invite_with_replaces_is_refused_without_a_matching_confirmed_dialog() {
         })
         .expect("B's tag");
     let value = format!("{};to-tag={b_tag};from-tag={a_tag}", a.sip_call_id);
-    let early = net.call(A, B, vec![("Replaces".into(), format!("{value};early-only"))]);
+    let early = net.call(
+        A,
+        B,
+        vec![("Replaces".into(), format!("{value};early-only"))],
+    );
     assert_eq!(net.view(A, &early.id).sip_status, Some(486));
     let bad = net.call(A, B, vec![("Replaces".into(), a.sip_call_id.clone())]);
     assert_eq!(net.view(A, &bad.id).sip_status, Some(400));
@@ -730,7 +760,10 @@ fn invite_with_replaces_is_refused_without_a_matching_confirmed_dialog() {
     let good = net.call(A, B, vec![("Replaces".into(), value)]);
     assert_eq!(net.view(A, &good.id).state, CallState::Active);
     let old = net.view(B, &b_id);
-    assert_eq!((old.state, old.reason), (CallState::Terminated, Reason::Replaced));
+    assert_eq!(
+        (old.state, old.reason),
+        (CallState::Terminated, Reason::Replaced)
+    );
     assert_eq!(net.view(A, &a_id).state, CallState::Terminated);
     let new = net.incoming(B);
     assert_eq!(new.replaces.as_deref(), Some(b_id.as_str()));

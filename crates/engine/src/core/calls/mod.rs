@@ -216,7 +216,10 @@ impl Call {
             recordings: self.media.recordings.clone(),
             media: self.media.stats.clone(),
             transfer: self.transfer.as_ref().map(transfer::Transfer::view),
-            transferred_from: self.origin.as_ref().and_then(transfer::Origin::transferred_from),
+            transferred_from: self
+                .origin
+                .as_ref()
+                .and_then(transfer::Origin::transferred_from),
             replaces: self.origin.as_ref().and_then(transfer::Origin::replaces),
         }
     }

@@ -300,7 +300,8 @@ impl Core {
             .tx
             .send_request(req, target, now)
             .map_err(|e| EngineError::Unavailable(format!("cannot send REFER: {e}")))?;
-        self.client_tx.insert(tx, ClientPurpose::Refer(id.to_owned()));
+        self.client_tx
+            .insert(tx, ClientPurpose::Refer(id.to_owned()));
         let mut t = Transfer::new(TransferRole::Transferor, TransferState::Requested, cseq);
         t.attended = other.is_some();
         t.target = Some(refer_to.to_string());
@@ -458,7 +459,12 @@ impl Core {
                 .live_transfer(id, TransferRole::Transferor)
                 .is_some_and(|t| t.state == TransferState::Requested);
             if requested {
-                self.transferor_advance(id, TransferState::Accepted, Some((code, &resp.reason)), now);
+                self.transferor_advance(
+                    id,
+                    TransferState::Accepted,
+                    Some((code, &resp.reason)),
+                    now,
+                );
             }
             return;
         }
@@ -490,7 +496,10 @@ impl Core {
         }
         let sub = SubscriptionState::parse(req.head.other.get("Subscription-State").unwrap_or(""));
         let (state, status) = match refer::sipfrag_status(&req.body) {
-            Ok((status, reason)) => (TransferState::for_status(status.code()), Some((status.code(), reason))),
+            Ok((status, reason)) => (
+                TransferState::for_status(status.code()),
+                Some((status.code(), reason)),
+            ),
             Err(e) if sub.is_terminated() => {
                 tracing::info!(call = %id, error = %e, "transfer subscription ended without a status");
                 (TransferState::Failed, None)
@@ -601,7 +610,11 @@ impl Core {
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= 512)
             .map(str::to_owned);
-        let mut t = Transfer::new(TransferRole::Transferee, TransferState::Accepted, req.head.cseq.seq);
+        let mut t = Transfer::new(
+            TransferRole::Transferee,
+            TransferState::Accepted,
+            req.head.cseq.seq,
+        );
         t.attended = replaces.is_some();
         t.target = Some(target.to_string());
         t.referred_by = referred_by.clone();
@@ -847,7 +860,10 @@ impl Core {
         let Some((status, reason)) = n.pending.take() else {
             return;
         };
-        let Some(d) = did.filter(|_| !ended).and_then(|did| self.dialogs.get_mut(&did)) else {
+        let Some(d) = did
+            .filter(|_| !ended)
+            .and_then(|did| self.dialogs.get_mut(&did))
+        else {
             n.closed = true;
             return;
         };
