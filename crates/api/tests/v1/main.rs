@@ -11,3 +11,4 @@ mod hostile;
 mod media;
 mod metrics;
 mod support;
+mod transfer;
