@@ -10,7 +10,9 @@
 //! - attended transfer: the REFER's Refer-To carries a Replaces that names
 //!   the other call's dialog exactly;
 //! - an INVITE with Replaces takes over a call (the old one gets BYE, reason
-//!   `Replaced`); no match gets 481, `early-only` on an answered call 486.
+//!   `Replaced`); no match gets 481, `early-only` on an answered call 486;
+//! - baresip 1.0.0 both ways: transferred by callwire, and transferring its
+//!   call with callwire.
 
 mod common;
 
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use common::baresip::{Baresip, BaresipOpts};
 use common::sipp::{Sipp, SippCmd};
 use common::{sipp_scenario, wait_for, Callwire, CallwireOpts, API_TOKEN};
 
@@ -740,4 +743,123 @@ fn invite_with_replaces_takes_over_an_active_call() {
     assert_eq!(t["detail"]["call"], old_id.as_str(), "{t}");
     assert_eq!(t["detail"]["state"], "succeeded", "{t}");
     assert_eq!(t["data"]["replaces"], old_id.as_str(), "{t}");
+}
+
+/// baresip 1.0.0 as the transferee: it accepts callwire's REFER, calls the
+/// target (a SIPp UAS) and reports with NOTIFY; callwire hangs up.
+#[test]
+fn baresip_is_transferred_by_callwire() {
+    let cw = Callwire::start(CallwireOpts::default());
+    let mut baresip = Baresip::start(BaresipOpts::new("PCMU/8000/1", 700).auto_answer());
+    let dir = tempdir();
+    let (cmd, target_log) = traced(
+        SippCmd::uas().calls(1).timeout(Duration::from_secs(30)),
+        dir.path(),
+        "target",
+    );
+    let target = cmd.spawn();
+    let call = cw.expect(
+        "POST",
+        "/v1/calls",
+        Some(json!({ "to": baresip.uri() })),
+        201,
+    );
+    let id = call["id"].as_str().expect("id").to_owned();
+    cw.wait_call_state(&id, "active", Duration::from_secs(10));
+    baresip.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+
+    let target_uri = format!("sip:carol@{}", target.addr());
+    transfer(&cw, &id, json!({ "to": target_uri }));
+    let ended = cw.wait_call_state(&id, "terminated", Duration::from_secs(10));
+    assert_eq!(ended["reason"], "Transferred", "{ended}");
+    let events = call_events(&cw, &id, |e| has_type(e, "call.ended"));
+    let states = transfer_states(&events);
+    assert_eq!(
+        states.first(),
+        Some(&("requested".to_owned(), Value::Null)),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.get(1),
+        Some(&("accepted".to_owned(), json!(202))),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.last(),
+        Some(&("succeeded".to_owned(), json!(200))),
+        "{states:?}"
+    );
+
+    // baresip's own call to the target: up, then hung up by baresip.
+    wait_for(
+        "baresip's INVITE at the target",
+        Duration::from_secs(5),
+        || {
+            sipp_messages(&target_log)
+                .into_iter()
+                .find(|m| !m.sent && m.is_request("INVITE"))
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    baresip.hangup();
+    target.wait().assert_all_successful(1);
+    let invite = sipp_messages(&target_log)
+        .into_iter()
+        .find(|m| !m.sent && m.is_request("INVITE"))
+        .expect("INVITE");
+    assert!(
+        invite
+            .header("From")
+            .is_some_and(|f| f.contains("sip:alice@127.0.0.1")),
+        "{:?}",
+        invite.header("From")
+    );
+}
+
+/// baresip 1.0.0 as the transferor: its REFER makes callwire call the
+/// target; the NOTIFY 200 makes baresip close its call ("Call transfered").
+#[test]
+fn baresip_transfers_its_call_with_callwire() {
+    let cw = Callwire::start(CallwireOpts::default());
+    cw.set_default_auto_answer(true);
+    let mut baresip = Baresip::start(BaresipOpts::new("PCMU/8000/1", 700));
+    let target = SippCmd::uas()
+        .calls(1)
+        .timeout(Duration::from_secs(30))
+        .spawn();
+    baresip.dial(&format!("sip:default@{}", cw.sip_addr()));
+    baresip.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    let target_uri = format!("sip:carol@{}", target.addr());
+    baresip.command("transfer", &target_uri);
+    let closed = baresip.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    assert_eq!(closed["param"], "Call transfered", "{closed}");
+
+    let calls = cw.calls(10);
+    let original = calls
+        .iter()
+        .find(|c| c["direction"] == "incoming")
+        .expect("baresip's call");
+    let t = &original["transfer"];
+    assert_eq!(t["role"], "transferee", "{original}");
+    assert_eq!(t["state"], "succeeded", "{original}");
+    assert_eq!(t["target"], target_uri.as_str(), "{original}");
+    let new_id = t["call"].as_str().expect("new call").to_owned();
+    let new = cw.wait_call_state(&new_id, "active", Duration::from_secs(5));
+    assert_eq!(new["transferred_from"], original["id"], "{new}");
+    let original = cw.wait_call_state(
+        original["id"].as_str().expect("id"),
+        "terminated",
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        original["reason"], "Terminated",
+        "baresip hung up: {original}"
+    );
+    cw.expect(
+        "POST",
+        &format!("/v1/calls/{new_id}/hangup"),
+        Some(json!({})),
+        200,
+    );
+    target.wait().assert_all_successful(1);
 }
