@@ -768,3 +768,100 @@ fn invite_with_replaces_is_refused_without_a_matching_confirmed_dialog() {
     let new = net.incoming(B);
     assert_eq!(new.replaces.as_deref(), Some(b_id.as_str()));
 }
+
+/// Sends a request in `node`'s dialog of call `call` with extra headers,
+/// bypassing the API (to craft what callwire itself never sends).
+fn send_in_dialog(
+    net: &mut Net,
+    node: usize,
+    call: &str,
+    method: Method,
+    headers: &[(&str, &str)],
+) {
+    let now = net.now();
+    let core = &mut net.nodes[node];
+    let did = core
+        .by_dialog
+        .iter()
+        .find(|(_, v)| v.as_str() == call)
+        .map(|(k, _)| k.clone())
+        .expect("the call's dialog");
+    let d = core.dialogs.get_mut(&did).expect("dialog");
+    let mut req = d.new_request(method, &mut core.rng).expect("request");
+    for (n, v) in headers {
+        req.head.other.push(n, *v);
+    }
+    let to = if node == A { B } else { A };
+    core.tx
+        .send_request(
+            req,
+            callwire_sip::transaction::Target::new(Transport::Udp, addr(to)),
+            now,
+        )
+        .expect("sent");
+    core.drain_tx(now);
+    net.pump();
+}
+
+#[test]
+fn received_refers_are_checked_and_refer_sub_false_is_honoured() {
+    let mut net = Net::new(7, true, true);
+    let (a_id, b_id) = connected(&mut net);
+    let carol = "<sip:carol@127.0.0.13:5060>";
+    for headers in [
+        vec![],
+        vec![("Refer-To", carol), ("Refer-To", carol)],
+        vec![("Refer-To", "<not a uri>")],
+        vec![("Refer-To", "<sip:carol@127.0.0.13?Replaces=broken>")],
+    ] {
+        send_in_dialog(&mut net, A, &a_id, Method::Refer, &headers);
+    }
+    send_in_dialog(
+        &mut net,
+        A,
+        &a_id,
+        Method::Refer,
+        &[("Refer-To", "<tel:+4930123>")],
+    );
+    send_in_dialog(
+        &mut net,
+        A,
+        &a_id,
+        Method::Refer,
+        &[("Refer-To", "<sip:carol@127.0.0.13;method=BYE>")],
+    );
+    assert_eq!(
+        net.responses(B, Method::Refer),
+        vec![400, 400, 400, 400, 416, 501]
+    );
+    assert_eq!(net.requests(B, Method::Invite).len(), 0);
+    assert_eq!(net.view(B, &b_id).state, CallState::Active);
+
+    // RFC 4488: 202 with Refer-Sub: false, the call to C, and no NOTIFY.
+    send_in_dialog(
+        &mut net,
+        A,
+        &a_id,
+        Method::Refer,
+        &[("Refer-To", carol), ("Refer-Sub", "false")],
+    );
+    let accepted = net
+        .log
+        .iter()
+        .rev()
+        .find_map(|p| match &p.message {
+            Message::Response(r) if p.from == B && r.head.cseq.method == Method::Refer => {
+                Some(r.clone())
+            }
+            _ => None,
+        })
+        .expect("B answered");
+    assert_eq!(accepted.status.code(), 202);
+    assert_eq!(accepted.head.other.get("Refer-Sub"), Some("false"));
+    assert!(net.requests(B, Method::Notify).is_empty());
+    let t = net.view(B, &b_id).transfer.expect("transfer");
+    assert_eq!(t.state, TransferState::Succeeded);
+    let new = net.view(B, &t.call.expect("new call"));
+    assert_eq!(new.state, CallState::Active);
+    assert_eq!(net.incoming(C).state, CallState::Active);
+}
