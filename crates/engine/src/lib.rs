@@ -14,6 +14,8 @@ pub mod error;
 pub mod events;
 mod media;
 pub mod model;
+pub mod tokens;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +36,11 @@ use crate::core::Command;
 
 /// How long a handle waits for the core before giving up on a command.
 const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Meta key: "1" while the node is stopped cleanly (every published event stored).
+const CLEAN_STOP_KEY: &str = "events.clean_stop";
+/// How far the event seq jumps after an unclean stop: more than the events
+/// that can be published but not yet stored (the store queue and one batch).
+const SEQ_CRASH_MARGIN: u64 = 20_000;
 /// Commands queued for the core at most; beyond that callers get `Unavailable`.
 const COMMAND_QUEUE: usize = 1024;
 
@@ -167,6 +174,8 @@ struct Inner {
     recordings_dir: std::path::PathBuf,
     prompts_dir: std::path::PathBuf,
     hub: Arc<events::EventHub>,
+    webhooks: webhooks::Webhooks,
+    tokens: tokens::Tokens,
     max_play_secs: u32,
 }
 
@@ -180,8 +189,29 @@ impl Engine {
         let media = config.media.clone();
         media::close_interrupted_recordings(&store, &media.recordings_dir()).await?;
         let last_seq = store.event_seq_range().await?.map_or(0, |(_, hi)| hi);
-        let hub = Arc::new(events::EventHub::new(last_seq + 1));
-        let (bindings, join) = driver::start(config, store.clone(), Arc::clone(&hub), rx).await?;
+        // Events are published before they are stored, so a crash may lose
+        // some that live subscribers already saw. After an unclean stop the
+        // stream jumps past every seq that could have been handed out, so a
+        // seq is never reused for a different event.
+        let clean = store.get_meta(CLEAN_STOP_KEY).await?.as_deref() == Some("1");
+        let next_seq = if clean || last_seq == 0 {
+            last_seq + 1
+        } else {
+            tracing::warn!(
+                last_stored = last_seq,
+                "unclean stop: event seqs continue after a gap"
+            );
+            last_seq + 1 + SEQ_CRASH_MARGIN
+        };
+        store.set_meta(CLEAN_STOP_KEY, "0").await?;
+        let hub = Arc::new(events::EventHub::new(next_seq));
+        let marks = Arc::new(events::LogMarks::new(last_seq, config.webhooks.max_backlog));
+        let webhooks =
+            webhooks::Webhooks::start(store.clone(), config.webhooks.clone(), Arc::clone(&marks))
+                .await?;
+        let tokens = tokens::Tokens::load(store.clone()).await?;
+        let (bindings, join) =
+            driver::start(config, store.clone(), Arc::clone(&hub), marks, rx).await?;
         Ok(Engine {
             commands,
             inner: Arc::new(Inner {
@@ -190,6 +220,8 @@ impl Engine {
                 core: tokio::sync::Mutex::new(Some(join)),
                 recordings_dir: media.recordings_dir(),
                 hub,
+                webhooks,
+                tokens,
                 prompts_dir: media.prompts_dir(),
                 max_play_secs: media.max_play_secs,
             }),
@@ -199,6 +231,16 @@ impl Engine {
     /// The bound SIP sockets.
     pub fn bindings(&self) -> SipBindings {
         self.inner.bindings
+    }
+
+    /// The node's named API tokens.
+    pub fn tokens(&self) -> &tokens::Tokens {
+        &self.inner.tokens
+    }
+
+    /// The node's webhooks.
+    pub fn webhooks(&self) -> &webhooks::Webhooks {
+        &self.inner.webhooks
     }
 
     async fn ask<T>(
@@ -548,8 +590,17 @@ impl Engine {
             let _ = tokio::time::timeout(grace + std::time::Duration::from_secs(1), rx).await;
         }
         if let Some(join) = self.inner.core.lock().await.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), join).await;
+            // The core ends after its store writer, so every event is stored.
+            if let Ok(Ok(())) = tokio::time::timeout(std::time::Duration::from_secs(1), join).await
+            {
+                if let Err(e) = self.inner.store.set_meta(CLEAN_STOP_KEY, "1").await {
+                    tracing::warn!(error = %e, "recording the clean stop failed");
+                }
+            }
         }
+        // After the core, so the cursors saved cover the last calls' events;
+        // whatever is undelivered goes out after the next start.
+        self.inner.webhooks.shutdown().await;
     }
 }
 

@@ -11,4 +11,6 @@ mod hostile;
 mod media;
 mod metrics;
 mod support;
+mod tokens;
 mod transfer;
+mod webhooks;

@@ -4,4 +4,6 @@ pub mod account;
 pub mod call;
 pub mod dtmf;
 pub mod event;
+pub mod token;
 pub mod transfer;
+pub mod webhook;
