@@ -355,7 +355,7 @@ fn failed_transfers_leave_the_call_up() {
         "no BYE after a failed transfer"
     );
     for id in [&a, &b] {
-        hangup(&cw, &id);
+        hangup(&cw, id);
     }
     busy.wait().assert_all_successful(1);
     refusing.wait().assert_all_successful(1);
