@@ -792,9 +792,7 @@ fn recording_from_row<R: Columns>(row: &R) -> Result<RecordingRecord, StoreError
     })
 }
 
-fn dtmf_configuration_from_row<R: Columns>(
-    row: &R,
-) -> Result<DtmfConfigurationRecord, StoreError> {
+fn dtmf_configuration_from_row<R: Columns>(row: &R) -> Result<DtmfConfigurationRecord, StoreError> {
     const T: &str = "dtmf_configurations";
     Ok(DtmfConfigurationRecord {
         id: row.text("id")?,

@@ -88,3 +88,12 @@ async fn write_timing_sqlite_file() {
     time_writes("sqlite (file, WAL)", &store).await;
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing, run by hand with --nocapture"]
+async fn write_timing_postgres() {
+    let db = common::TestDb::postgres();
+    let store = db.open().await;
+    time_writes("postgres (fsync off)", &store).await;
+    store.close().await;
+}
