@@ -48,6 +48,8 @@ pub struct AccountRecord {
     pub codecs: Option<String>,
     /// DTMF send method (`rfc4733`, `info`, `inband`); `None` means the engine default.
     pub dtmf_mode: Option<String>,
+    /// Call policy as JSON text; `None` means the engine default (no limits).
+    pub policy: Option<String>,
 }
 
 impl AccountRecord {
@@ -78,6 +80,7 @@ impl fmt::Debug for AccountRecord {
             .field("updated_at", &self.updated_at)
             .field("codecs", &self.codecs)
             .field("dtmf_mode", &self.dtmf_mode)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -114,6 +117,7 @@ mod tests {
             updated_at: DateTime::UNIX_EPOCH,
             codecs: None,
             dtmf_mode: None,
+            policy: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Persistence for callwire: SIP accounts, call records, recordings' metadata,
-//! the event log and a small key/value `meta` table, behind one [`Store`] with async methods.
+//! the event log, webhooks and their parked deliveries, API tokens and a small key/value `meta` table, behind one [`Store`] with async methods.
 //!
 //! All SQL of the project lives in this crate. It runs through sqlx with
 //! runtime-bound queries on SQLite (embedded, the zero-setup default:
@@ -24,6 +24,7 @@ mod event;
 mod recording;
 mod store;
 mod time;
+mod webhook;
 
 pub use account::AccountRecord;
 pub use backend::Backend;
@@ -33,3 +34,4 @@ pub use error::StoreError;
 pub use event::EventRecord;
 pub use recording::RecordingRecord;
 pub use store::{Store, DB_FILE_NAME, MAX_LIST_LIMIT};
+pub use webhook::{ApiTokenRecord, WebhookDeliveryRecord, WebhookRecord};

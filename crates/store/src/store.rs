@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::{self, on_pool, Backend, Columns, Pool, Target};
 use crate::{
-    time, AccountRecord, CallRecord, CallRecordQuery, DtmfConfigurationRecord, DtmfTriggerRecord,
-    EventRecord, RecordingRecord, StoreError,
+    time, AccountRecord, ApiTokenRecord, CallRecord, CallRecordQuery, DtmfConfigurationRecord,
+    DtmfTriggerRecord, EventRecord, RecordingRecord, StoreError, WebhookDeliveryRecord,
+    WebhookRecord,
 };
 
 /// Name of the SQLite database file inside the data directory.
@@ -26,12 +27,15 @@ const ROWS_PER_STATEMENT: usize = 60;
 
 const ACCOUNT_COLUMNS: &str = "id, display_name, sip_user, domain, registrar, \
     secondary_registrar, outbound_proxy, auth_user, password, transport, expires, \
-    auto_answer, enabled, max_calls, created_at, updated_at, codecs, dtmf_mode";
+    auto_answer, enabled, max_calls, created_at, updated_at, codecs, dtmf_mode, policy";
 
 const CALL_COLUMNS: &str = "id, account, direction, from_uri, to_uri, state, reason, \
     sip_status, sip_reason, call_id, created_at, answered_at, ended_at, codec, media_stats";
 
 const EVENT_COLUMNS: &str = "seq, id, type, at, account, call_id, data";
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event_seq, event_id, event_type, payload, \
+    state, attempts, last_status, last_error, created_at, updated_at";
 
 const RECORDING_COLUMNS: &str = "id, call_id, account, state, mode, file, sample_rate, \
     channels, duration_ms, bytes, started_at, ended_at";
@@ -116,7 +120,7 @@ impl Store {
     pub async fn insert_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         );
         let result = on_pool!(self, |pool| sqlx::query(&sql)
             .bind(&account.id)
@@ -137,6 +141,7 @@ impl Store {
             .bind(time::encode(&account.updated_at))
             .bind(&account.codecs)
             .bind(&account.dtmf_mode)
+            .bind(&account.policy)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()));
@@ -158,7 +163,8 @@ impl Store {
         let sql = "UPDATE accounts SET display_name = $2, sip_user = $3, domain = $4, \
              registrar = $5, secondary_registrar = $6, outbound_proxy = $7, auth_user = $8, \
              password = $9, transport = $10, expires = $11, auto_answer = $12, enabled = $13, \
-             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17 WHERE id = $1";
+             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17, policy = $18 \
+             WHERE id = $1";
         let affected = on_pool!(self, |pool| sqlx::query(sql)
             .bind(&account.id)
             .bind(&account.display_name)
@@ -177,6 +183,7 @@ impl Store {
             .bind(time::encode(&account.updated_at))
             .bind(&account.codecs)
             .bind(&account.dtmf_mode)
+            .bind(&account.policy)
             .execute(pool)
             .await?
             .rows_affected());
@@ -583,13 +590,20 @@ impl Store {
     }
 
     /// Deletes all but the newest `keep` events, and every event older than
-    /// `before`; returns how many went.
-    pub async fn prune_events(&self, keep: u32, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let sql = "DELETE FROM events WHERE seq <= \
-             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2";
+    /// `before`, but never an event with `seq` above `floor` (events a webhook
+    /// still has to deliver); returns how many went.
+    pub async fn prune_events(
+        &self,
+        keep: u32,
+        before: DateTime<Utc>,
+        floor: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM events WHERE (seq <= \
+             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2) AND seq <= $3";
         Ok(on_pool!(self, |pool| sqlx::query(sql)
             .bind(i64::from(keep))
             .bind(time::encode(&before))
+            .bind(floor.map_or(i64::MAX, |f| i64::try_from(f).unwrap_or(i64::MAX)))
             .execute(pool)
             .await?
             .rows_affected()))
@@ -667,6 +681,198 @@ impl Store {
         Ok(())
     }
 
+    // ----- webhooks -----
+
+    /// Every webhook, by id.
+    pub async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        let sql = "SELECT id, url, types, secret, enabled, description, delivered_seq, \
+                   created_at, updated_at FROM webhooks ORDER BY id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(webhook_from_row).collect()
+        })
+    }
+
+    /// Inserts a webhook or replaces its settings; an existing webhook keeps
+    /// its `delivered_seq` and `created_at`.
+    pub async fn upsert_webhook(&self, w: &WebhookRecord) -> Result<(), StoreError> {
+        let sql = "INSERT INTO webhooks (id, url, types, secret, enabled, description, \
+             delivered_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (id) DO UPDATE SET url = excluded.url, types = excluded.types, \
+             secret = excluded.secret, enabled = excluded.enabled, \
+             description = excluded.description, updated_at = excluded.updated_at";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&w.id)
+            .bind(&w.url)
+            .bind(&w.types)
+            .bind(&w.secret)
+            .bind(w.enabled)
+            .bind(&w.description)
+            .bind(i64::try_from(w.delivered_seq).unwrap_or(i64::MAX))
+            .bind(time::encode(&w.created_at))
+            .bind(time::encode(&w.updated_at))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Records that webhook `id` is done with every event up to `seq`.
+    pub async fn set_webhook_cursor(&self, id: &str, seq: u64) -> Result<(), StoreError> {
+        let sql = "UPDATE webhooks SET delivered_seq = $2 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Deletes a webhook and its parked deliveries (no error when gone).
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM webhooks WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Inserts or replaces a parked delivery.
+    pub async fn upsert_webhook_delivery(
+        &self,
+        d: &WebhookDeliveryRecord,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, event_id, \
+             event_type, payload, state, attempts, last_status, last_error, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
+             attempts = excluded.attempts, last_status = excluded.last_status, \
+             last_error = excluded.last_error, updated_at = excluded.updated_at";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&d.id)
+            .bind(&d.webhook_id)
+            .bind(i64::try_from(d.event_seq).unwrap_or(i64::MAX))
+            .bind(&d.event_id)
+            .bind(&d.event_type)
+            .bind(&d.payload)
+            .bind(&d.state)
+            .bind(i64::from(d.attempts))
+            .bind(d.last_status.map(i64::from))
+            .bind(&d.last_error)
+            .bind(time::encode(&d.created_at))
+            .bind(time::encode(&d.updated_at))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Parked deliveries of webhook `id`, newest first, at most `limit`
+    /// (capped at [`MAX_LIST_LIMIT`]), with `event_seq` below `before` when given.
+    pub async fn list_webhook_deliveries(
+        &self,
+        webhook_id: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDeliveryRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+             WHERE webhook_id = $1 AND event_seq < $2 ORDER BY event_seq DESC, id LIMIT $3"
+        );
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(webhook_id)
+                .bind(before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)))
+                .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(delivery_from_row).collect()
+        })
+    }
+
+    /// One parked delivery.
+    pub async fn get_webhook_delivery(
+        &self,
+        id: &str,
+    ) -> Result<Option<WebhookDeliveryRecord>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
+        on_pool!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(delivery_from_row).transpose()
+        })
+    }
+
+    /// How many parked deliveries in state `failed` each webhook has.
+    pub async fn count_failed_deliveries(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let sql = "SELECT webhook_id, COUNT(*) AS n FROM webhook_deliveries \
+                   WHERE state = 'failed' GROUP BY webhook_id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    let n = r.int("n")?;
+                    Ok((r.text("webhook_id")?, u64::try_from(n).unwrap_or(0)))
+                })
+                .collect()
+        })
+    }
+
+    // ----- API tokens -----
+
+    /// Every API token (hashes only), by id.
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let sql = "SELECT id, name, token_hash, scopes, created_at FROM api_tokens ORDER BY id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(api_token_from_row).collect()
+        })
+    }
+
+    /// Inserts a token. [`StoreError::Conflict`] if the id or hash is taken.
+    pub async fn insert_api_token(&self, t: &ApiTokenRecord) -> Result<(), StoreError> {
+        let sql = "INSERT INTO api_tokens (id, name, token_hash, scopes, created_at) \
+             VALUES ($1, $2, $3, $4, $5)";
+        let result = on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(&t.token_hash)
+            .bind(&t.scopes)
+            .bind(time::encode(&t.created_at))
+            .execute(pool)
+            .await
+            .map(|_| ()));
+        match result {
+            Ok(()) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::Conflict {
+                    entity: "api token",
+                    id: t.id.clone(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes a token. [`StoreError::NotFound`] if there is none.
+    pub async fn delete_api_token(&self, id: &str) -> Result<(), StoreError> {
+        if self.delete_by_id("api_tokens", id).await? == 0 {
+            return Err(StoreError::NotFound {
+                entity: "api token",
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     // ----- meta -----
 
     /// The value stored under `key`, or `None`.
@@ -718,6 +924,7 @@ fn account_from_row<R: Columns>(row: &R) -> Result<AccountRecord, StoreError> {
         updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
         codecs: row.opt_text("codecs")?,
         dtmf_mode: row.opt_text("dtmf_mode")?,
+        policy: row.opt_text("policy")?,
     })
 }
 
@@ -809,6 +1016,59 @@ fn dtmf_trigger_from_row<R: Columns>(row: &R) -> Result<DtmfTriggerRecord, Store
         configuration_id: row.text("configuration_id")?,
         account_id: row.text("account_id")?,
         created_at: time::decode(&row.text("created_at")?, "dtmf_triggers", "created_at")?,
+    })
+}
+
+fn webhook_from_row<R: Columns>(row: &R) -> Result<WebhookRecord, StoreError> {
+    const T: &str = "webhooks";
+    Ok(WebhookRecord {
+        id: row.text("id")?,
+        url: row.text("url")?,
+        types: row.text("types")?,
+        secret: row.text("secret")?,
+        enabled: row.flag("enabled")?,
+        description: row.opt_text("description")?,
+        delivered_seq: u64::try_from(row.int("delivered_seq")?).map_err(|_| {
+            StoreError::Corrupt {
+                table: T,
+                column: "delivered_seq",
+            }
+        })?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
+    })
+}
+
+fn delivery_from_row<R: Columns>(row: &R) -> Result<WebhookDeliveryRecord, StoreError> {
+    const T: &str = "webhook_deliveries";
+    let corrupt = |column| StoreError::Corrupt { table: T, column };
+    Ok(WebhookDeliveryRecord {
+        id: row.text("id")?,
+        webhook_id: row.text("webhook_id")?,
+        event_seq: u64::try_from(row.int("event_seq")?).map_err(|_| corrupt("event_seq"))?,
+        event_id: row.text("event_id")?,
+        event_type: row.text("event_type")?,
+        payload: row.text("payload")?,
+        state: row.text("state")?,
+        attempts: u32::try_from(row.int("attempts")?).map_err(|_| corrupt("attempts"))?,
+        last_status: row
+            .opt_int("last_status")?
+            .map(u16::try_from)
+            .transpose()
+            .map_err(|_| corrupt("last_status"))?,
+        last_error: row.opt_text("last_error")?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
+    })
+}
+
+fn api_token_from_row<R: Columns>(row: &R) -> Result<ApiTokenRecord, StoreError> {
+    Ok(ApiTokenRecord {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        token_hash: row.text("token_hash")?,
+        scopes: row.text("scopes")?,
+        created_at: time::decode(&row.text("created_at")?, "api_tokens", "created_at")?,
     })
 }
 

@@ -39,14 +39,23 @@ async fn pruning_keeps_the_newest_by_count_and_age(store: Store) {
     let batch: Vec<_> = (1..=10).map(|s| event(s, s as i64 * 10)).collect();
     store.insert_events(&batch).await.unwrap();
     // Keep 6 by count: 1-4 go.
-    assert_eq!(store.prune_events(6, at(0)).await.unwrap(), 4);
+    assert_eq!(store.prune_events(6, at(0), None).await.unwrap(), 4);
     assert_eq!(store.event_seq_range().await.unwrap(), Some((5, 10)));
     // By age: everything before t=75 s goes (5, 6, 7).
-    assert_eq!(store.prune_events(100, at(75)).await.unwrap(), 3);
+    assert_eq!(store.prune_events(100, at(75), None).await.unwrap(), 3);
     assert_eq!(store.event_seq_range().await.unwrap(), Some((8, 10)));
+}
+
+async fn pruning_spares_events_above_the_floor(store: Store) {
+    let batch: Vec<_> = (1..=10).map(|s| event(s, s as i64 * 10)).collect();
+    store.insert_events(&batch).await.unwrap();
+    // Count and age would both remove 1-8, but a webhook is done only with 3.
+    assert_eq!(store.prune_events(2, at(85), Some(3)).await.unwrap(), 3);
+    assert_eq!(store.event_seq_range().await.unwrap(), Some((4, 10)));
 }
 
 both_backends!(
     events_are_read_back_in_order_after_a_seq,
     pruning_keeps_the_newest_by_count_and_age,
+    pruning_spares_events_above_the_floor,
 );

@@ -52,6 +52,17 @@ impl Account {
                     .map(|c| c.split(',').map(str::to_owned).collect())
                     .unwrap_or_else(crate::model::account::default_codecs),
                 dtmf_mode: crate::model::account::DtmfMode::from_stored(r.dtmf_mode.as_deref()),
+                // A policy that no longer parses (never written by us) is
+                // dropped with a warning rather than failing the start.
+                policy: r
+                    .policy
+                    .as_deref()
+                    .and_then(|p| {
+                        serde_json::from_str(p)
+                            .map_err(|e| tracing::warn!(account = %r.id, error = %e, "stored call policy ignored"))
+                            .ok()
+                    })
+                    .unwrap_or_default(),
             },
             id: r.id,
             password: r.password,
@@ -81,6 +92,9 @@ impl Account {
             updated_at: Utc::now(),
             codecs: Some(s.codecs.join(",")),
             dtmf_mode: Some(s.dtmf_mode.as_str().into()),
+            policy: (s.policy != crate::model::account::CallPolicy::default())
+                .then(|| serde_json::to_string(&s.policy).ok())
+                .flatten(),
         }
     }
 

@@ -76,6 +76,7 @@ fn account(id: &str, user: &str, domain: &str) -> AccountRecord {
         updated_at: chrono::Utc::now(),
         codecs: None,
         dtmf_mode: None,
+        policy: None,
     }
 }
 

@@ -352,7 +352,7 @@ async fn store_writer(
         if events_since_prune >= 1000 {
             events_since_prune = 0;
             let before = chrono::Utc::now() - chrono::Duration::hours(i64::from(events.keep_hours));
-            if let Err(e) = store.prune_events(events.keep, before).await {
+            if let Err(e) = store.prune_events(events.keep, before, None).await {
                 tracing::error!(error = %e, "pruning events failed");
             }
         }

@@ -108,6 +108,108 @@ pub struct AccountSettings {
     /// How DTMF is sent.
     #[serde(default)]
     pub dtmf_mode: DtmfMode,
+    /// Which calls the account takes and places, and how.
+    #[serde(default)]
+    pub policy: CallPolicy,
+}
+
+/// What happens to a REFER (transfer request) received on an account's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferPolicy {
+    /// Call the Refer-To target (subject to `allow`/`deny`) and report
+    /// progress with NOTIFY.
+    #[default]
+    Accept,
+    /// Answer 603 Decline.
+    Reject,
+}
+
+/// Per-account call policy. Patterns match the remote party as
+/// `user@host` (or `host` when the URI has no user; no scheme, port or
+/// parameters), case-insensitively, with `*` (any run) and `?` (one character).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallPolicy {
+    /// Remote parties calls may be taken from or placed to; empty means all.
+    pub allow: Vec<String>,
+    /// Remote parties refused even when `allow` matches (incoming: 403).
+    pub deny: Vec<String>,
+    /// Ring this long before an `auto_answer` account answers.
+    pub answer_delay_ms: u32,
+    /// Hang up every call of the account this long after the answer; a call's
+    /// own `max_duration_secs` may only shorten it.
+    pub max_duration_secs: Option<u32>,
+    /// What a REFER received on a call does.
+    pub refer: ReferPolicy,
+}
+
+/// Patterns per list at most.
+const MAX_PATTERNS: usize = 32;
+
+impl CallPolicy {
+    /// Whether the remote party `remote` (a URI or `user@host`) passes
+    /// `allow` and `deny`.
+    pub fn permits(&self, remote: &str) -> bool {
+        let party = remote_party(remote);
+        let hit = |p: &String| wildmatch::WildMatch::new_case_insensitive(p).matches(&party);
+        if self.deny.iter().any(hit) {
+            return false;
+        }
+        self.allow.is_empty() || self.allow.iter().any(hit)
+    }
+
+    fn validate(&self) -> Result<(), EngineError> {
+        let bad = |m: &str| Err(EngineError::InvalidArgument(m.into()));
+        for list in [&self.allow, &self.deny] {
+            if list.len() > MAX_PATTERNS {
+                return bad("policy.allow and policy.deny take at most 32 patterns each");
+            }
+            if list
+                .iter()
+                .any(|p| p.is_empty() || p.len() > 256 || p.chars().any(char::is_whitespace))
+            {
+                return bad("policy patterns must be 1-256 characters without spaces");
+            }
+        }
+        if self.answer_delay_ms > 60_000 {
+            return bad("policy.answer_delay_ms must be at most 60000");
+        }
+        if matches!(self.max_duration_secs, Some(s) if s == 0 || s > 86_400) {
+            return bad("policy.max_duration_secs must be 1-86400 (or null)");
+        }
+        Ok(())
+    }
+}
+
+/// `user@host` of a URI (or `host` without a user), lower-cased, without
+/// scheme, port, parameters or headers; anything unparsable as it is.
+pub(crate) fn remote_party(uri: &str) -> String {
+    let s = uri.trim();
+    // A name-addr: take what is inside the angle brackets.
+    let s = match (s.find('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &s[a + 1..b],
+        _ => s,
+    };
+    let s = s
+        .strip_prefix("sips:")
+        .or_else(|| s.strip_prefix("sip:"))
+        .or_else(|| s.strip_prefix("tel:"))
+        .unwrap_or(s);
+    let s = s.split([';', '?']).next().unwrap_or(s);
+    let (user, host) = match s.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, s),
+    };
+    // Strip a port, keeping IPv6 brackets intact.
+    let host = match host.rfind(':') {
+        Some(i) if !host.ends_with(']') => &host[..i],
+        _ => host,
+    };
+    match user {
+        Some(u) => format!("{u}@{host}").to_ascii_lowercase(),
+        None => host.to_ascii_lowercase(),
+    }
 }
 
 /// The codec list of a new account.
@@ -144,6 +246,7 @@ impl AccountSettings {
             max_calls: None,
             codecs: default_codecs(),
             dtmf_mode: DtmfMode::default(),
+            policy: CallPolicy::default(),
         }
     }
 
@@ -216,7 +319,7 @@ impl AccountSettings {
             }
             seen.push(spec);
         }
-        Ok(())
+        self.policy.validate()
     }
 }
 
@@ -297,4 +400,62 @@ pub fn validate_account_id(id: &str) -> Result<(), EngineError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn remote_party_strips_scheme_port_params_and_brackets() {
+        assert_eq!(
+            remote_party("sip:Alice@Example.com:5070;transport=tcp"),
+            "alice@example.com"
+        );
+        assert_eq!(
+            remote_party("\"Bob\" <sips:bob@[::1]:5061>;tag=x"),
+            "bob@[::1]"
+        );
+        assert_eq!(remote_party("sip:example.com"), "example.com");
+        assert_eq!(remote_party("tel:+15551234"), "+15551234");
+        assert_eq!(remote_party("1001@10.0.0.1"), "1001@10.0.0.1");
+    }
+
+    #[test]
+    fn deny_wins_and_an_empty_allow_list_allows_all() {
+        let mut p = CallPolicy::default();
+        assert!(p.permits("sip:anyone@anywhere"));
+        p.allow = vec!["*@example.com".into(), "1???@10.0.0.*".into()];
+        p.deny = vec!["900*@*".into()];
+        assert!(p.permits("sip:alice@EXAMPLE.com"));
+        assert!(p.permits("sip:1234@10.0.0.9:5060"));
+        assert!(!p.permits("sip:12345@10.0.0.9"));
+        assert!(!p.permits("sip:mallory@example.org"));
+        assert!(!p.permits("sip:9001@example.com"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut s = AccountSettings::default_account("h");
+        s.policy.answer_delay_ms = 60_001;
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("answer_delay_ms"));
+        s.policy.answer_delay_ms = 0;
+        s.policy.max_duration_secs = Some(0);
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_duration_secs"));
+        s.policy.max_duration_secs = None;
+        s.policy.deny = vec!["a b".into()];
+        assert!(s.validate().unwrap_err().to_string().contains("patterns"));
+        s.policy.deny = vec!["*".into(); 33];
+        assert!(s.validate().is_err());
+        s.policy.deny.truncate(32);
+        assert!(s.validate().is_ok());
+    }
 }

@@ -120,6 +120,7 @@ pub fn minimal_account(id: &str) -> AccountRecord {
         updated_at: at(0),
         codecs: None,
         dtmf_mode: None,
+        policy: None,
     }
 }
 
@@ -143,6 +144,7 @@ pub fn full_account(id: &str) -> AccountRecord {
         updated_at: at(20) + Duration::microseconds(1),
         codecs: Some("G722,PCMU".into()),
         dtmf_mode: Some("info".into()),
+        policy: Some(r#"{"deny":["*@evil.example"],"answer_delay_ms":500}"#.into()),
     }
 }
 
