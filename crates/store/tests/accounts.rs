@@ -3,7 +3,7 @@
 #[macro_use]
 mod common;
 
-use callwire_store::{Store, StoreError};
+use callwire_store::{Backend, Store, StoreError};
 use common::{at, full_account, minimal_account};
 
 async fn insert_and_get_round_trip_all_fields(store: Store) {
@@ -123,7 +123,26 @@ async fn delete_removes_only_that_account(store: Store) {
     store.insert_account(&minimal_account("a")).await.unwrap();
 }
 
+/// PostgreSQL text cannot hold NUL (SQLite's can): such a value is an
+/// error there, never a panic, and nothing is half-written.
+async fn text_with_nul_is_refused_by_postgres_only(store: Store) {
+    let mut account = minimal_account("nul");
+    account.display_name = Some("a\0b".into());
+    let result = store.insert_account(&account).await;
+    match store.backend() {
+        Backend::Postgres => {
+            assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+            assert_eq!(store.get_account("nul").await.unwrap(), None);
+        }
+        _ => {
+            result.unwrap();
+            assert_eq!(store.get_account("nul").await.unwrap().unwrap(), account);
+        }
+    }
+}
+
 both_backends!(
+    text_with_nul_is_refused_by_postgres_only,
     insert_and_get_round_trip_all_fields,
     list_is_ordered_by_id,
     duplicate_insert_is_conflict_and_leaves_original,
