@@ -11,3 +11,5 @@ mod hostile;
 mod media;
 mod metrics;
 mod support;
+mod tokens;
+mod webhooks;
