@@ -35,6 +35,11 @@ use crate::core::Command;
 
 /// How long a handle waits for the core before giving up on a command.
 const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Meta key: "1" while the node is stopped cleanly (every published event stored).
+const CLEAN_STOP_KEY: &str = "events.clean_stop";
+/// How far the event seq jumps after an unclean stop: more than the events
+/// that can be published but not yet stored (the store queue and one batch).
+const SEQ_CRASH_MARGIN: u64 = 20_000;
 /// Commands queued for the core at most; beyond that callers get `Unavailable`.
 const COMMAND_QUEUE: usize = 1024;
 
@@ -183,7 +188,22 @@ impl Engine {
         let media = config.media.clone();
         media::close_interrupted_recordings(&store, &media.recordings_dir()).await?;
         let last_seq = store.event_seq_range().await?.map_or(0, |(_, hi)| hi);
-        let hub = Arc::new(events::EventHub::new(last_seq + 1));
+        // Events are published before they are stored, so a crash may lose
+        // some that live subscribers already saw. After an unclean stop the
+        // stream jumps past every seq that could have been handed out, so a
+        // seq is never reused for a different event.
+        let clean = store.get_meta(CLEAN_STOP_KEY).await?.as_deref() == Some("1");
+        let next_seq = if clean || last_seq == 0 {
+            last_seq + 1
+        } else {
+            tracing::warn!(
+                last_stored = last_seq,
+                "unclean stop: event seqs continue after a gap"
+            );
+            last_seq + 1 + SEQ_CRASH_MARGIN
+        };
+        store.set_meta(CLEAN_STOP_KEY, "0").await?;
+        let hub = Arc::new(events::EventHub::new(next_seq));
         let marks = Arc::new(events::LogMarks::new(last_seq, config.webhooks.max_backlog));
         let webhooks =
             webhooks::Webhooks::start(store.clone(), config.webhooks.clone(), Arc::clone(&marks))
@@ -549,7 +569,13 @@ impl Engine {
             let _ = tokio::time::timeout(grace + std::time::Duration::from_secs(1), rx).await;
         }
         if let Some(join) = self.inner.core.lock().await.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), join).await;
+            // The core ends after its store writer, so every event is stored.
+            if let Ok(Ok(())) = tokio::time::timeout(std::time::Duration::from_secs(1), join).await
+            {
+                if let Err(e) = self.inner.store.set_meta(CLEAN_STOP_KEY, "1").await {
+                    tracing::warn!(error = %e, "recording the clean stop failed");
+                }
+            }
         }
         // After the core, so the cursors saved cover the last calls' events;
         // whatever is undelivered goes out after the next start.

@@ -57,11 +57,19 @@ pub(super) async fn run(shared: Arc<Shared>, job: Job) {
                 continue;
             }
         };
-        // Seqs are contiguous; a hole after the cursor means pruning got
-        // there first (the backlog bound was reached).
+        // A hole after the cursor is either pruning that got there first
+        // (the oldest stored event is then past the cursor) or a jump of the
+        // seq after an unclean stop (no event ever had those seqs).
         let first = events.first().map_or(end + 1, |e| e.seq);
         if first > cursor + 1 {
-            skipped(&shared, &job, cursor + 1, first - 1).await;
+            let pruned = match shared.store.event_seq_range().await {
+                Ok(Some((lo, _))) => lo > cursor + 1,
+                Ok(None) => true,
+                Err(_) => false,
+            };
+            if pruned {
+                skipped(&shared, &job, cursor + 1, first - 1).await;
+            }
             job.status.advance(first - 1);
         }
         for event in &events {
