@@ -30,6 +30,7 @@ pub use model::account::{
     AccountSettings, AccountView, DtmfMode, PasswordChange, RegistrationState, RegistrationView,
 };
 pub use model::call::{CallState, CallView, Direction, DtmfView, MediaStatsView, Reason};
+pub use model::transfer::{TransferRequest, TransferRole, TransferState, TransferView};
 
 use crate::core::Command;
 
@@ -554,6 +555,26 @@ impl Engine {
     pub async fn hangup(&self, id: &str) -> Result<CallView, EngineError> {
         let id = id.to_owned();
         self.ask(|reply| Command::Hangup { id, reply }).await
+    }
+
+    /// Transfers an active call: REFER to its peer, blind (`to`) or attended
+    /// (replacing our other call). Returns at once with the call, whose
+    /// `transfer` shows `requested`; progress comes as `call.transfer` events.
+    pub async fn transfer(
+        &self,
+        id: &str,
+        request: TransferRequest,
+    ) -> Result<CallView, EngineError> {
+        let to = match request {
+            TransferRequest::Blind { to } => {
+                core::calls::transfer::TransferTo::Uri(core::target::parse_callee(&to)?)
+            }
+            TransferRequest::Attended { replaces } => {
+                core::calls::transfer::TransferTo::Replaces(replaces)
+            }
+        };
+        let id = id.to_owned();
+        self.ask(|reply| Command::Transfer { id, to, reply }).await
     }
 
     /// Graceful stop: ends calls with BYE/CANCEL, unregisters accounts, flushes the

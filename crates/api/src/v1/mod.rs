@@ -1,4 +1,4 @@
-//! The native REST API, `/v1`: accounts, calls and their media, recordings, health. The shapes are documented
+//! The native REST API, `/v1`: accounts, calls, their media and transfers, recordings, health. The shapes are documented
 //! in `docs/api.md`.
 
 mod accounts;
@@ -9,6 +9,7 @@ mod events;
 mod media;
 mod recordings;
 mod tokens;
+mod transfer;
 mod webhooks;
 
 use axum::routing::{get, post};
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls/{id}/answer", post(calls::answer))
         .route("/v1/calls/{id}/reject", post(calls::reject))
         .route("/v1/calls/{id}/hangup", post(calls::hangup))
+        .route("/v1/calls/{id}/transfer", post(transfer::transfer))
         .route("/v1/calls/{id}/play", post(media::play))
         .route("/v1/calls/{id}/play/stop", post(media::stop_play))
         .route("/v1/calls/{id}/dtmf", post(media::dtmf))

@@ -231,7 +231,7 @@ async fn unknown_routes_are_404_json() {
         "/v2/health",
         "/v1/nope",
         "/v1/accounts/a/b",
-        "/v1/calls/x/transfer",
+        "/v1/calls/x/forward",
         "/v1/health/x",
         "/V1/health",
     ] {

@@ -12,4 +12,5 @@ mod media;
 mod metrics;
 mod support;
 mod tokens;
+mod transfer;
 mod webhooks;

@@ -12,6 +12,8 @@ pub(crate) mod registrations;
 pub(crate) mod target;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transfer_tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -128,6 +130,11 @@ pub(crate) enum Command {
         hold: bool,
         reply: Reply<CallView>,
     },
+    Transfer {
+        id: String,
+        to: calls::transfer::TransferTo,
+        reply: Reply<CallView>,
+    },
     Shutdown {
         grace: Duration,
         reply: oneshot::Sender<()>,
@@ -217,6 +224,13 @@ pub(crate) enum Output {
     SaveRecording(callwire_store::RecordingRecord),
     /// Persist a call's final media statistics (JSON).
     SaveMediaStats { call: String, json: String },
+    /// Resolve the first hop of a call a received REFER asks for; answer with
+    /// [`Core::on_transfer_target_resolved`].
+    ResolveTransferTarget {
+        call: String,
+        uri: SipUri,
+        transport: Transport,
+    },
     /// Resolve where an account's registrar is; answer with [`Core::on_registrar_resolved`].
     ResolveRegistrar {
         account: String,
@@ -243,6 +257,10 @@ pub(crate) enum ClientPurpose {
     ReInvite(String),
     /// A REGISTER of an account.
     Register(String),
+    /// Our REFER on a call (we transfer it).
+    Refer(String),
+    /// A NOTIFY reporting a transfer's progress to the referrer.
+    TransferNotify(String),
 }
 
 /// Named deadlines the core keeps besides the transaction layer's own.
@@ -264,6 +282,10 @@ pub(crate) enum CoreTimer {
     ReInviteRetry(String),
     /// A call reached its maximum duration.
     MaxDuration(String),
+    /// A call's transfer heard nothing in time.
+    Transfer(String),
+    /// A call an attended transfer replaced is still up: hang it up.
+    TransferCleanup(String),
 }
 
 /// The core's state.
@@ -305,6 +327,8 @@ pub(crate) struct Core {
     /// DTMF configurations and triggers, by id.
     pub(crate) dtmf_configs: BTreeMap<String, crate::model::dtmf::DtmfConfiguration>,
     pub(crate) dtmf_triggers: BTreeMap<String, crate::model::dtmf::DtmfTrigger>,
+    /// Calls placed for received REFERs, watched to report their progress.
+    pub(crate) transfers: calls::transfer::Transfers,
 }
 
 /// Ended calls kept in memory for `GET /v1/calls` (older ones live in the store).
@@ -361,6 +385,7 @@ impl Core {
             counters: Counters::default(),
             dtmf_configs: BTreeMap::new(),
             dtmf_triggers: BTreeMap::new(),
+            transfers: Default::default(),
             config,
             local_ip,
             local_port,
@@ -420,6 +445,8 @@ impl Core {
                 CoreTimer::Registration(id) => self.on_registration_timeout(&id, now),
                 CoreTimer::ReInviteRetry(id) => self.on_reinvite_retry(&id, now),
                 CoreTimer::MaxDuration(id) => self.on_max_duration(&id, now),
+                CoreTimer::Transfer(id) => self.on_transfer_timeout(&id, now),
+                CoreTimer::TransferCleanup(id) => self.on_transfer_cleanup(&id, now),
             }
             self.drain_tx(now);
         }
@@ -443,6 +470,11 @@ impl Core {
                 });
             }
             let Some(event) = self.tx.poll_event() else {
+                // Transfers follow the calls they watch; what they send is
+                // drained in one more round.
+                if self.sync_transfers(now) {
+                    continue;
+                }
                 break;
             };
             self.on_tx_event(event, now);
@@ -550,7 +582,7 @@ impl Core {
             return;
         }
         match req.method {
-            Method::Invite => self.on_invite(tx, req, source, now),
+            Method::Invite => self.on_new_invite(tx, req, source, now),
             Method::Cancel => self.on_cancel(tx, req, now),
             Method::Options => {
                 let mut resp = Response::for_request(&req, StatusCode::OK, None);
@@ -561,6 +593,15 @@ impl Core {
             Method::Bye | Method::Info | Method::Update | Method::Prack | Method::Notify => {
                 // No To tag: not in a dialog we know.
                 let resp = Response::for_request(&req, StatusCode::CALL_DOES_NOT_EXIST, None);
+                self.respond(tx, resp, now);
+            }
+            Method::Refer => {
+                let mut resp = Response::for_request(
+                    &req,
+                    StatusCode::FORBIDDEN,
+                    Some("Forbidden - REFER Only Within A Call"),
+                );
+                self.add_to_tag(&mut resp);
                 self.respond(tx, resp, now);
             }
             Method::Extension(_) => {
@@ -582,7 +623,7 @@ impl Core {
     pub(crate) fn add_capabilities(&self, resp: &mut Response) {
         resp.head.other.push("Allow", ALLOW);
         resp.head.other.push("Accept", "application/sdp");
-        resp.head.other.push("Supported", "");
+        resp.head.other.push("Supported", SUPPORTED.join(", "));
         resp.head
             .other
             .push("Server", self.config.user_agent.clone());
@@ -607,6 +648,8 @@ impl Core {
             ClientPurpose::DtmfInfo(id) => self.next_info_dtmf(&id, now),
             ClientPurpose::ReInvite(id) => self.on_reinvite_failure(&id, now),
             ClientPurpose::Register(account) => self.on_register_failure(&account, now),
+            ClientPurpose::Refer(id) => self.on_refer_failure(&id, code, reason, now),
+            ClientPurpose::TransferNotify(id) => self.on_transfer_notify_answered(&id, code, now),
         }
     }
 
@@ -618,7 +661,10 @@ impl Core {
             self.client_tx.remove(&tx);
         }
         match purpose {
-            ClientPurpose::Invite(id) => self.on_invite_response(&id, tx, resp, now),
+            ClientPurpose::Invite(id) => {
+                self.transfers.note_provisional(&id, &resp);
+                self.on_invite_response(&id, tx, resp, now)
+            }
             ClientPurpose::Cancel(_) => {}
             ClientPurpose::Bye(id) => {
                 if resp.status.is_final() {
@@ -633,6 +679,12 @@ impl Core {
             }
             ClientPurpose::ReInvite(id) => self.on_reinvite_response(&id, &resp, now),
             ClientPurpose::Register(account) => self.on_register_response(&account, &resp, now),
+            ClientPurpose::Refer(id) => self.on_refer_response(&id, &resp, now),
+            ClientPurpose::TransferNotify(id) => {
+                if resp.status.is_final() {
+                    self.on_transfer_notify_answered(&id, resp.status.code(), now);
+                }
+            }
         }
     }
 
@@ -784,6 +836,9 @@ impl Core {
             Command::Hold { id, hold, reply } => {
                 let _ = reply.send(self.set_hold(&id, hold, now));
             }
+            Command::Transfer { id, to, reply } => {
+                let _ = reply.send(self.transfer(&id, to, now));
+            }
             Command::Shutdown { .. } => {
                 // Handled by the driver, which owns the grace period.
             }
@@ -839,6 +894,7 @@ fn bind_ip_for(bind: IpAddr, advertised: IpAddr) -> IpAddr {
 }
 
 /// Methods we answer.
-pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY";
-/// Option tags we support (none yet: Require with any tag gets 420).
-pub(crate) const SUPPORTED: &[&str] = &[];
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY, REFER";
+/// Option tags we support (Require with any other tag gets 420): INVITE
+/// with Replaces (RFC 3891) and REFER without subscription (RFC 4488).
+pub(crate) const SUPPORTED: &[&str] = &["replaces", "norefersub"];

@@ -40,6 +40,16 @@ pub fn transport_for(uri: &SipUri, fallback: Transport) -> Transport {
     }
 }
 
+/// A URI whose host is an IP literal, without any lookup; `None` for a name.
+pub fn resolve_literal(uri: &SipUri, fallback: Transport) -> Option<Resolved> {
+    let ip = uri.host.ip()?;
+    let default_port = if uri.secure { 5061 } else { 5060 };
+    Some(Resolved {
+        transport: transport_for(uri, fallback),
+        addrs: vec![SocketAddr::new(ip, uri.port.unwrap_or(default_port))],
+    })
+}
+
 /// Resolves a URI; `fallback` is the transport when the URI names none.
 pub async fn resolve_with(uri: &SipUri, fallback: Transport) -> Result<Resolved, EngineError> {
     resolve_using(resolver(), uri, fallback).await
@@ -51,21 +61,15 @@ pub async fn resolve_using(
     uri: &SipUri,
     fallback: Transport,
 ) -> Result<Resolved, EngineError> {
+    if let Some(resolved) = resolve_literal(uri, fallback) {
+        return Ok(resolved);
+    }
     let transport = transport_for(uri, fallback);
     let default_port = if uri.secure { 5061 } else { 5060 };
     let unresolvable =
         |why: String| EngineError::InvalidArgument(format!("cannot resolve {}: {why}", uri.host));
     let name = match &uri.host {
-        Host::V4(_) | Host::V6(_) => {
-            let ip = uri
-                .host
-                .ip()
-                .ok_or_else(|| unresolvable("no address".into()))?;
-            return Ok(Resolved {
-                transport,
-                addrs: vec![SocketAddr::new(ip, uri.port.unwrap_or(default_port))],
-            });
-        }
+        Host::V4(_) | Host::V6(_) => return Err(unresolvable("no address".into())),
         Host::Name(n) => n.clone(),
     };
     let lookup = async {

@@ -42,6 +42,10 @@ pub(crate) enum Internal {
         generation: u64,
         result: Result<dns::Resolved, EngineError>,
     },
+    TransferTargetResolved {
+        call: String,
+        result: Result<dns::Resolved, EngineError>,
+    },
 }
 
 /// The address to advertise: the configured one, the bind address when it is
@@ -197,6 +201,9 @@ pub(crate) async fn start(
                     Internal::RegistrarResolved { account, generation, result } => {
                         core.on_registrar_resolved(&account, generation, result, std::time::Instant::now());
                     }
+                    Internal::TransferTargetResolved { call, result } => {
+                        core.on_transfer_target_resolved(&call, result, std::time::Instant::now());
+                    }
                 },
                 _ = sleep => core.handle_timeout(std::time::Instant::now()),
             }
@@ -268,6 +275,19 @@ impl Io {
                     if self.store.try_send(out).is_err() {
                         tracing::error!("store queue full; a record was not saved");
                     }
+                }
+                Output::ResolveTransferTarget {
+                    call,
+                    uri,
+                    transport,
+                } => {
+                    let internal = self.internal.clone();
+                    tokio::spawn(async move {
+                        let result = dns::resolve_with(&uri, transport).await;
+                        let _ = internal
+                            .send(Internal::TransferTargetResolved { call, result })
+                            .await;
+                    });
                 }
                 Output::ResolveRegistrar {
                     account,

@@ -78,6 +78,10 @@ pub enum Reason {
     Terminated,
     /// No media arrived for the configured time, so callwire ended the call.
     MediaTimeout,
+    /// The call was transferred to another party (REFER succeeded).
+    Transferred,
+    /// An INVITE with Replaces took the call's place.
+    Replaced,
 }
 
 impl Reason {
@@ -93,6 +97,8 @@ impl Reason {
             Reason::Failed => "Failed",
             Reason::Terminated => "Terminated",
             Reason::MediaTimeout => "MediaTimeout",
+            Reason::Transferred => "Transferred",
+            Reason::Replaced => "Replaced",
         }
     }
 
@@ -154,6 +160,12 @@ pub struct CallView {
     pub recordings: Vec<String>,
     /// Media statistics (updated every 2 s while the call runs, final once it ended).
     pub media: Option<MediaStatsView>,
+    /// The call's latest transfer (live calls and calls ended in memory).
+    pub transfer: Option<crate::model::transfer::TransferView>,
+    /// The call whose REFER made us place this call (we were the transferee).
+    pub transferred_from: Option<String>,
+    /// The call this call replaced (an INVITE with Replaces).
+    pub replaces: Option<String>,
 }
 
 /// One received DTMF digit.

@@ -20,6 +20,9 @@ pub mod kind {
     pub const CALL_HOLD_CHANGED: &str = "call.hold_changed";
     /// The call ended.
     pub const CALL_ENDED: &str = "call.ended";
+    /// A transfer of the call made progress (`detail`: the transfer, see
+    /// [`crate::model::transfer::TransferView`]).
+    pub const CALL_TRANSFER: &str = "call.transfer";
     /// A DTMF digit arrived (`detail`: the digit).
     pub const CALL_DTMF: &str = "call.dtmf";
     /// A DTMF sequence of a configuration bound to the account was received

@@ -1,8 +1,9 @@
-//! The domain model every face reads: accounts, calls, their views, events.
+//! The domain model every face reads: accounts, calls, their views, events, transfers.
 
 pub mod account;
 pub mod call;
 pub mod dtmf;
 pub mod event;
 pub mod token;
+pub mod transfer;
 pub mod webhook;

@@ -99,6 +99,8 @@ impl StatusCode {
     pub const RINGING: StatusCode = StatusCode(180);
     /// 200 OK
     pub const OK: StatusCode = StatusCode(200);
+    /// 202 Accepted (RFC 3515: a REFER was accepted)
+    pub const ACCEPTED: StatusCode = StatusCode(202);
     /// 400 Bad Request
     pub const BAD_REQUEST: StatusCode = StatusCode(400);
     /// 401 Unauthorized

@@ -1,5 +1,6 @@
 //! Requests inside an established call: BYE both ways, re-INVITE/UPDATE offers,
-//! INFO and the other methods a dialog accepts.
+//! INFO and the other methods a dialog accepts (REFER and the NOTIFYs of a
+//! transfer are handed to `transfer`).
 
 use super::*;
 
@@ -55,7 +56,8 @@ impl Core {
                 let resp = d.response(&req, StatusCode::OK);
                 self.respond(tx, resp, now);
                 if let Some(id) = call_id {
-                    self.end_call(&id, Reason::Terminated, None, now);
+                    let reason = self.remote_bye_reason(&id);
+                    self.end_call(&id, reason, None, now);
                 }
             }
             Method::Invite | Method::Update => {
@@ -111,7 +113,15 @@ impl Core {
                     self.on_info_dtmf(id, digit, ms, now);
                 }
             }
-            Method::Notify | Method::Options | Method::Message | Method::Prack => {
+            Method::Refer => self.on_refer(tx, &req, &did, call_id.as_deref(), now),
+            Method::Notify => {
+                let resp = d.response(&req, StatusCode::OK);
+                self.respond(tx, resp, now);
+                if let Some(id) = &call_id {
+                    self.on_transfer_notify(id, &req, now);
+                }
+            }
+            Method::Options | Method::Message | Method::Prack => {
                 let resp = d.response(&req, StatusCode::OK);
                 self.respond(tx, resp, now);
             }

@@ -1,6 +1,7 @@
 //! Calls: the call table, views and records, and the end of a call. The SIP
 //! sides live in `incoming` (UAS) and `outgoing` (UAC), requests inside an
-//! established call in `in_dialog`, and the API's controls in `control`.
+//! established call in `in_dialog`, the API's controls in `control`, and call
+//! transfer (REFER, NOTIFY, Replaces) in `transfer`.
 //!
 //! In-dialog requests go to the first Route's address, else the remote target,
 //! when that is an IP literal; otherwise to the address the peer's messages came
@@ -12,6 +13,7 @@ mod in_dialog;
 mod incoming;
 mod media;
 mod outgoing;
+pub(crate) mod transfer;
 
 pub use media::{DtmfSend, PlayRequest};
 
@@ -109,6 +111,10 @@ pub(crate) struct Call {
     mark: Option<crate::core::events::CallMark>,
     /// Hang up this long after the answer.
     max_duration: Option<Duration>,
+    /// The call's latest transfer.
+    transfer: Option<transfer::Transfer>,
+    /// How a transfer made this call, if one did.
+    origin: Option<transfer::Origin>,
 }
 
 impl Call {
@@ -147,6 +153,8 @@ impl Call {
             info_busy: false,
             mark: None,
             max_duration: None,
+            transfer: None,
+            origin: None,
         }
     }
 
@@ -207,6 +215,12 @@ impl Call {
             playback: self.media.playback,
             recordings: self.media.recordings.clone(),
             media: self.media.stats.clone(),
+            transfer: self.transfer.as_ref().map(transfer::Transfer::view),
+            transferred_from: self
+                .origin
+                .as_ref()
+                .and_then(transfer::Origin::transferred_from),
+            replaces: self.origin.as_ref().and_then(transfer::Origin::replaces),
         }
     }
 
@@ -268,6 +282,8 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
         "Denied" => Reason::Denied,
         "Failed" => Reason::Failed,
         "MediaTimeout" => Reason::MediaTimeout,
+        "Transferred" => Reason::Transferred,
+        "Replaced" => Reason::Replaced,
         _ => Reason::Terminated,
     };
     CallView {
@@ -296,6 +312,9 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
             .media_stats
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok()),
+        transfer: None,
+        transferred_from: None,
+        replaces: None,
     }
 }
 
@@ -389,7 +408,8 @@ impl Core {
     }
 
     /// Adds a new call to the table and the live counters.
-    fn insert_call(&mut self, call: Call) {
+    fn insert_call(&mut self, mut call: Call) {
+        call.origin = self.transfers.take_origin();
         self.live_calls += 1;
         *self
             .counters
@@ -492,6 +512,7 @@ impl Core {
             CoreTimer::Responder(id.into()),
             CoreTimer::Guard(id.into()),
             CoreTimer::MaxDuration(id.into()),
+            CoreTimer::Transfer(id.into()),
         ] {
             self.clear_timer(&t);
         }
