@@ -13,6 +13,8 @@ pub enum ApiError {
     BadRequest(String),
     /// 401: missing or wrong credentials.
     Unauthorized(String),
+    /// 403: refused by a policy (an account's call policy).
+    Forbidden(String),
     /// 404: no such object or route.
     NotFound(String),
     /// 405: the route exists, the method does not.
@@ -36,6 +38,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.clone()),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -85,6 +88,7 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Forbidden(m) => ApiError::Forbidden(m),
             EngineError::InvalidArgument(m) => ApiError::BadRequest(m),
             EngineError::Unavailable(m) => ApiError::Unavailable(m),
             EngineError::Gone(m) => ApiError::Gone(m),

@@ -94,6 +94,11 @@ pub(crate) enum Command {
         id: String,
         reply: Reply<CallView>,
     },
+    /// 183 Session Progress with our SDP: early media on an incoming call.
+    Progress {
+        id: String,
+        reply: Reply<CallView>,
+    },
     Reject {
         id: String,
         code: u16,
@@ -264,6 +269,10 @@ pub(crate) enum CoreTimer {
     ReInviteRetry(String),
     /// A call reached its maximum duration.
     MaxDuration(String),
+    /// An auto-answer account's `policy.answer_delay_ms` passed: answer.
+    AnswerDelay(String),
+    /// A call waiting for its account's registration waited too long.
+    RegistrationWait(String),
 }
 
 /// The core's state.
@@ -420,6 +429,8 @@ impl Core {
                 CoreTimer::Registration(id) => self.on_registration_timeout(&id, now),
                 CoreTimer::ReInviteRetry(id) => self.on_reinvite_retry(&id, now),
                 CoreTimer::MaxDuration(id) => self.on_max_duration(&id, now),
+                CoreTimer::AnswerDelay(id) => self.on_answer_delay(&id, now),
+                CoreTimer::RegistrationWait(id) => self.on_registration_wait_timeout(&id, now),
             }
             self.drain_tx(now);
         }
@@ -757,6 +768,9 @@ impl Core {
             }
             Command::Answer { id, reply } => {
                 let _ = reply.send(self.answer(&id, now));
+            }
+            Command::Progress { id, reply } => {
+                let _ = reply.send(self.progress(&id, now));
             }
             Command::Reject { id, code, reply } => {
                 let _ = reply.send(self.reject(&id, code, now));

@@ -78,6 +78,9 @@ pub enum Reason {
     Terminated,
     /// No media arrived for the configured time, so callwire ended the call.
     MediaTimeout,
+    /// The call waited for its account's registration (`wait_for_registration_secs`)
+    /// and the registration did not complete in time; no INVITE was sent.
+    RegistrationTimeout,
 }
 
 impl Reason {
@@ -93,6 +96,7 @@ impl Reason {
             Reason::Failed => "Failed",
             Reason::Terminated => "Terminated",
             Reason::MediaTimeout => "MediaTimeout",
+            Reason::RegistrationTimeout => "RegistrationTimeout",
         }
     }
 
@@ -154,6 +158,11 @@ pub struct CallView {
     pub recordings: Vec<String>,
     /// Media statistics (updated every 2 s while the call runs, final once it ended).
     pub media: Option<MediaStatsView>,
+    /// Media started before the answer: a 18x with SDP (outgoing) or our 183
+    /// Session Progress (incoming). Stays true once set.
+    pub early_media: bool,
+    /// The INVITE waits for the account's registration (`wait_for_registration_secs`).
+    pub waiting_for_registration: bool,
 }
 
 /// One received DTMF digit.

@@ -7,11 +7,14 @@
 //! from (the next hop we already talk to). No DNS happens inside a dialog.
 
 mod control;
+mod early;
 mod hold;
 mod in_dialog;
 mod incoming;
 mod media;
 mod outgoing;
+mod policy;
+mod waiting;
 
 pub use media::{DtmfSend, PlayRequest};
 
@@ -60,7 +63,11 @@ pub(crate) struct IncomingLeg {
 
 /// The SIP side of an outgoing call.
 pub(crate) struct OutgoingLeg {
-    tx: ClientTxId,
+    /// The INVITE's transaction; `None` while the call waits for its
+    /// account's registration (nothing sent yet).
+    tx: Option<ClientTxId>,
+    /// The ring timeout, armed when the INVITE goes out.
+    ring: Duration,
     invite: Request,
     peer: Target,
     dialog: Option<DialogId>,
@@ -71,6 +78,10 @@ pub(crate) struct OutgoingLeg {
     offer: SessionDescription,
     auth: AuthState,
     digest: DigestClient,
+    /// Start media on a 18x with SDP (`PlaceCall::refuse_early_media` unset).
+    accept_early: bool,
+    /// The answer a 18x carried: the answer of the call when the 2xx has none.
+    early_answer: Option<callwire_media::sdp::Negotiated>,
 }
 
 pub(crate) enum Leg {
@@ -109,6 +120,8 @@ pub(crate) struct Call {
     mark: Option<crate::core::events::CallMark>,
     /// Hang up this long after the answer.
     max_duration: Option<Duration>,
+    /// Media runs before the answer (see [`CallView::early_media`]).
+    early_media: bool,
 }
 
 impl Call {
@@ -147,6 +160,7 @@ impl Call {
             info_busy: false,
             mark: None,
             max_duration: None,
+            early_media: false,
         }
     }
 
@@ -176,7 +190,13 @@ impl Call {
             state: self.state,
             on_hold: self.media.on_hold,
             remote_hold: self.media.remote_hold(),
+            waiting: self.is_waiting(),
         }
+    }
+
+    /// The call waits for its account's registration: no INVITE sent yet.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(&self.leg, Leg::Outgoing(l) if l.tx.is_none()) && !self.state.is_ended()
     }
 
     pub(crate) fn set_mark(&mut self, mark: crate::core::events::CallMark) {
@@ -207,6 +227,8 @@ impl Call {
             playback: self.media.playback,
             recordings: self.media.recordings.clone(),
             media: self.media.stats.clone(),
+            early_media: self.early_media,
+            waiting_for_registration: self.is_waiting(),
         }
     }
 
@@ -268,6 +290,7 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
         "Denied" => Reason::Denied,
         "Failed" => Reason::Failed,
         "MediaTimeout" => Reason::MediaTimeout,
+        "RegistrationTimeout" => Reason::RegistrationTimeout,
         _ => Reason::Terminated,
     };
     CallView {
@@ -296,6 +319,8 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
             .media_stats
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok()),
+        early_media: false,
+        waiting_for_registration: false,
     }
 }
 
@@ -476,7 +501,7 @@ impl Core {
         call.info_dtmf.clear();
         // An INVITE we cancelled may still be answered: keep the call a while so a
         // late 2xx gets its ACK and BYE. Every other call leaves the table now.
-        let linger = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && call.answered_at.is_none());
+        let linger = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && l.tx.is_some() && call.answered_at.is_none());
         let account = call.account.clone();
         self.live_calls = self.live_calls.saturating_sub(1);
         if let Some(n) = self.live_per_account.get_mut(&account) {
@@ -492,6 +517,8 @@ impl Core {
             CoreTimer::Responder(id.into()),
             CoreTimer::Guard(id.into()),
             CoreTimer::MaxDuration(id.into()),
+            CoreTimer::AnswerDelay(id.into()),
+            CoreTimer::RegistrationWait(id.into()),
         ] {
             self.clear_timer(&t);
         }
@@ -528,7 +555,12 @@ impl Core {
         if let Leg::Incoming(l) = &call.leg {
             self.by_server_tx.remove(&l.tx);
         }
-        self.ended.push_back(call.view());
+        self.remember_ended(call.view());
+    }
+
+    /// Keeps an ended call's view for listing (the newest ones only).
+    fn remember_ended(&mut self, view: CallView) {
+        self.ended.push_back(view);
         while self.ended.len() > super::ENDED_IN_MEMORY {
             self.ended.pop_front();
         }
