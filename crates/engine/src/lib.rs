@@ -379,6 +379,12 @@ impl Engine {
         let target = core::target::parse_callee(&call.to)?;
         // The first hop is the account's outbound proxy when it has one.
         let account = self.get_account(&call.account).await?;
+        // No name is resolved for a call the policy refuses (the core checks
+        // again, against the settings it places the call with).
+        account
+            .settings
+            .policy
+            .check_callee(&call.account, &target.to_string())?;
         let fallback = match account.settings.transport {
             model::account::AccountTransport::Udp => callwire_sip::transaction::Transport::Udp,
             model::account::AccountTransport::Tcp => callwire_sip::transaction::Transport::Tcp,

@@ -39,6 +39,7 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
     "auto_answer",
     "enabled",
     "max_calls",
+    "policy",
     "registration",
     "has_password",
 ];

@@ -33,9 +33,7 @@ impl Core {
             }
         };
         leg.early_answer = Some(neg.clone());
-        if !leg.accept_early
-            || (call.early_media && call.media.negotiated.as_ref() == Some(&neg))
-        {
+        if !leg.accept_early || (call.early_media && call.media.negotiated.as_ref() == Some(&neg)) {
             // Refused, or a retransmission / another 18x with the same SDP.
             return;
         }

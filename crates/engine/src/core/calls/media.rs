@@ -316,7 +316,8 @@ impl Core {
             .calls
             .get(id)
             .ok_or_else(|| self.not_found_or_ended(id))?;
-        let early = call.early_media && matches!(call.state, CallState::Calling | CallState::Ringing);
+        let early =
+            call.early_media && matches!(call.state, CallState::Calling | CallState::Ringing);
         if call.state != CallState::Active && !early {
             return Err(EngineError::Conflict(format!(
                 "call {id} is {} without early media, not active",

@@ -38,14 +38,9 @@ impl Core {
                 "the service is at its concurrent call limit".into(),
             ));
         }
-        let callee = target.to_string();
-        if !settings.policy.permits(&callee) {
-            return Err(EngineError::Forbidden(format!(
-                "account {}'s call policy does not allow calls to {}",
-                req.account,
-                crate::model::account::remote_party(&callee)
-            )));
-        }
+        settings
+            .policy
+            .check_callee(&req.account, &target.to_string())?;
         let wait = self.registration_wait(&req.account, req.wait_for_registration_secs)?;
         let Some(addr) = resolved.addrs.first().copied() else {
             return Err(EngineError::InvalidArgument(

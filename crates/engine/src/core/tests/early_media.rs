@@ -62,7 +62,9 @@ fn streams(core: &Core, call: &str) -> Vec<StreamParams> {
 fn invite_response_sdp(core: &Core, code: u16) -> Option<Vec<u8>> {
     core.outputs.iter().find_map(|o| match o {
         Output::Send { bytes, .. } => match parse(bytes) {
-            Message::Response(r) if r.status.code() == code && r.head.cseq.method == Method::Invite => {
+            Message::Response(r)
+                if r.status.code() == code && r.head.cseq.method == Method::Invite =>
+            {
                 Some(r.body)
             }
             _ => None,
@@ -83,9 +85,7 @@ fn answer(core: &mut Core, now: Instant, id: &str) -> Result<CallView, EngineErr
 
 fn play_tone(core: &mut Core, now: Instant, id: &str) -> Result<CallView, EngineError> {
     let request = crate::core::calls::PlayRequest {
-        source: PlaySource::Tone(
-            callwire_media::audio::ToneSpec::parse("440/500").expect("tone"),
-        ),
+        source: PlaySource::Tone(callwire_media::audio::ToneSpec::parse("440/500").expect("tone")),
         looped: false,
     };
     let id = id.to_owned();
@@ -151,17 +151,35 @@ fn progress_starts_media_on_both_sides_before_the_answer() {
     assert_eq!(a.codec.as_deref(), Some("PCMU"));
     for (from_a, id) in [(true, &a_id), (false, &b_id)] {
         let early = events_of(&net, from_a, "call.early_media");
-        assert_eq!(early.len(), 1, "one call.early_media on {}", if from_a { "A" } else { "B" });
+        assert_eq!(
+            early.len(),
+            1,
+            "one call.early_media on {}",
+            if from_a { "A" } else { "B" }
+        );
         assert_eq!(early[0].call.as_deref(), Some(id.as_str()));
-        assert_eq!(early[0].detail.as_ref().map(|d| d["codec"].clone()), Some("PCMU".into()));
+        assert_eq!(
+            early[0].detail.as_ref().map(|d| d["codec"].clone()),
+            Some("PCMU".into())
+        );
     }
 
     // Media controls work while ringing; SIP ones wait for the answer.
     let now = net.now();
     play_tone(&mut net.a, now, &a_id).expect("play during early media");
-    dtmf(&mut net.a, now, &a_id, crate::model::account::DtmfMode::Rfc4733)
-        .expect("RFC 4733 DTMF during early media");
-    let info = dtmf(&mut net.a, now, &a_id, crate::model::account::DtmfMode::Info);
+    dtmf(
+        &mut net.a,
+        now,
+        &a_id,
+        crate::model::account::DtmfMode::Rfc4733,
+    )
+    .expect("RFC 4733 DTMF during early media");
+    let info = dtmf(
+        &mut net.a,
+        now,
+        &a_id,
+        crate::model::account::DtmfMode::Info,
+    );
     assert!(matches!(info, Err(EngineError::Conflict(_))), "{info:?}");
     let id = b_id.clone();
     let (_, rec) = ask(&mut net.b, now, |reply| Command::Recording {
@@ -205,7 +223,10 @@ fn progress_starts_media_on_both_sides_before_the_answer() {
     let again = progress(&mut net.b, now, &b_id);
     assert!(matches!(again, Err(EngineError::Conflict(_))), "{again:?}");
     let outgoing = progress(&mut net.a, now, &a_id);
-    assert!(matches!(outgoing, Err(EngineError::Conflict(_))), "{outgoing:?}");
+    assert!(
+        matches!(outgoing, Err(EngineError::Conflict(_))),
+        "{outgoing:?}"
+    );
 }
 
 /// Moves the SDP's media port of a 200 to the INVITE by 100.
@@ -268,7 +289,11 @@ fn a_2xx_without_sdp_keeps_the_18x_answer() {
             },
         );
         deliver(&mut net, false, |_| {});
-        assert_eq!(streams(&net.a, &a_id).len(), usize::from(!refuse), "refuse {refuse}");
+        assert_eq!(
+            streams(&net.a, &a_id).len(),
+            usize::from(!refuse),
+            "refuse {refuse}"
+        );
         net.pump();
         let a = net.a_call(&a_id);
         assert_eq!(a.early_media, !refuse, "{a:?}");

@@ -86,7 +86,12 @@ fn a_caller_the_policy_denies_gets_403_and_a_denied_record() {
     assert!(ended(&a), "{a:?}");
     assert_eq!(a.sip_status, Some(403));
     assert_eq!(a.reason, Reason::Denied);
-    assert_eq!(net.count_sent(false, "403 INVITE"), 1, "{:?}", net.sent(false));
+    assert_eq!(
+        net.count_sent(false, "403 INVITE"),
+        1,
+        "{:?}",
+        net.sent(false)
+    );
     assert_eq!(net.count_sent(false, "180 INVITE"), 0);
     assert!(net.sent(true).contains(&"ACK".to_owned()), "A ACKs the 403");
     // B spent no call on it, but lists and stores the refusal.
@@ -220,7 +225,12 @@ fn a_cancel_during_the_answer_delay_ends_the_call_normally() {
     assert_eq!(net.count_sent(false, "487 INVITE"), 1);
     // The delay's end answers nothing.
     net.run_for(Duration::from_secs(5));
-    assert_eq!(net.count_sent(false, "200 INVITE"), 0, "{:?}", net.sent(false));
+    assert_eq!(
+        net.count_sent(false, "200 INVITE"),
+        0,
+        "{:?}",
+        net.sent(false)
+    );
     let a = net.a_call(&a_id);
     assert!(ended(&a), "{a:?}");
     assert_eq!(a.reason, Reason::Terminated);

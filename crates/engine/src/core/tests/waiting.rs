@@ -154,7 +154,12 @@ fn a_waiting_call_goes_out_once_the_account_registers() {
         })
         .expect("an INVITE");
     assert_eq!(
-        invite.head.from.uri.as_sip().and_then(|u| u.user.as_deref()),
+        invite
+            .head
+            .from
+            .uri
+            .as_sip()
+            .and_then(|u| u.user.as_deref()),
         Some("alice")
     );
     // One event says the INVITE went out, before the call rang.
@@ -214,7 +219,10 @@ fn hanging_up_a_waiting_call_sends_nothing() {
     let hung = net.hangup_a(&v.id);
     assert!(ended(&hung), "{hung:?}");
     assert_eq!(hung.reason, Reason::Terminated);
-    assert!(!net.a.calls.contains_key(&v.id), "no lingering for a call never sent");
+    assert!(
+        !net.a.calls.contains_key(&v.id),
+        "no lingering for a call never sent"
+    );
     // The account registering later sends no INVITE for it.
     let now = net.now();
     net.a.on_registrar_resolved(
