@@ -20,23 +20,30 @@ use common::kamailio::Kamailio;
 use common::sipp::SippCmd;
 use common::{free_port, Callwire, CallwireOpts};
 
-#[test]
-fn a_waiting_call_succeeds_once_a_late_registrar_accepts_the_account() {
-    let cw = Callwire::start(CallwireOpts::default());
-    let registrar_port = free_port();
+/// Account `user` (Kamailio's password) with a registrar on a free port
+/// where nothing listens yet; returns that port.
+fn add_account(cw: &Callwire, user: &str, password: &str) -> u16 {
+    let port = free_port();
     cw.expect(
         "POST",
         "/v1/accounts",
         Some(json!({
-            "id": "alice",
-            "user": "alice",
+            "id": user,
+            "user": user,
             "domain": "127.0.0.1",
-            "registrar": format!("127.0.0.1:{registrar_port}"),
-            "password": "alicepw",
+            "registrar": format!("127.0.0.1:{port}"),
+            "password": password,
             "expires": 60
         })),
         201,
     );
+    port
+}
+
+#[test]
+fn a_waiting_call_succeeds_once_a_late_registrar_accepts_the_account() {
+    let cw = Callwire::start(CallwireOpts::default());
+    let registrar_port = add_account(&cw, "alice", "alicepw");
     let uas = SippCmd::uas()
         .calls(1)
         .timeout(Duration::from_secs(60))
@@ -101,18 +108,7 @@ fn a_waiting_call_succeeds_once_a_late_registrar_accepts_the_account() {
 #[test]
 fn a_wait_for_an_unreachable_registrar_times_out_without_an_invite() {
     let cw = Callwire::start(CallwireOpts::default());
-    let registrar_port = free_port();
-    cw.expect(
-        "POST",
-        "/v1/accounts",
-        Some(json!({
-            "id": "bob",
-            "user": "bob",
-            "domain": "127.0.0.1",
-            "registrar": format!("127.0.0.1:{registrar_port}")
-        })),
-        201,
-    );
+    add_account(&cw, "bob", "bobpw");
     // A socket that would see an INVITE if one were sent.
     let callee = UdpSocket::bind("127.0.0.1:0").expect("bind");
     callee

@@ -6,7 +6,7 @@
 
 use callwire_media::session::{PlaySource, StreamParams};
 
-use super::policy::{events_of, place};
+use super::policy::{events_of, first_invite, place};
 use super::*;
 use crate::core::MediaOp;
 use crate::driver::media::MediaCommand;
@@ -329,14 +329,7 @@ fn a_2xx_without_sdp_keeps_the_18x_answer() {
 fn progress_needs_an_sdp_offer() {
     let mut net = Net::new(53, calls(60, 60), calls(60, 60), false);
     let a_id = net.place_call(None).id;
-    let invite = net
-        .log
-        .iter()
-        .find_map(|p| match &p.message {
-            Message::Request(r) if r.method == Method::Invite => Some(r.clone()),
-            _ => None,
-        })
-        .expect("an INVITE");
+    let (_, invite) = first_invite(&net);
     net.hangup_a(&a_id);
     // The same INVITE as a new call without an offer (late offer).
     let mut late = invite;

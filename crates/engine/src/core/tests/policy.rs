@@ -57,6 +57,18 @@ pub(super) fn events_of<'a>(
         .collect()
 }
 
+/// The first INVITE A sent and where it stands in the log.
+pub(super) fn first_invite(net: &Net) -> (usize, Request) {
+    net.log
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| match &p.message {
+            Message::Request(r) if r.method == Method::Invite => Some((i, r.clone())),
+            _ => None,
+        })
+        .expect("an INVITE")
+}
+
 /// When (virtual) the first message `from_a` with this label went out.
 fn sent_at(net: &Net, from_a: bool, what: &str) -> Option<Duration> {
     let src = if from_a { addr(A_IP) } else { addr(B_IP) };

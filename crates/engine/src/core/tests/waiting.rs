@@ -4,7 +4,7 @@
 //! up a waiting call sends nothing either, and the waiting calls per account
 //! are bounded.
 
-use super::policy::{events_of, place};
+use super::policy::{events_of, first_invite, place};
 use super::*;
 use crate::model::account::{AccountSettings, PasswordChange};
 
@@ -42,16 +42,6 @@ fn add_alice(net: &mut Net) -> (String, u64) {
     lookup
 }
 
-fn registrar() -> FakeRegistrar {
-    FakeRegistrar {
-        digest: DigestServer::new([4; 32]),
-        rng: StdRng::seed_from_u64(5),
-        granted: 3600,
-        password: PASSWORD,
-        seen: Vec::new(),
-    }
-}
-
 /// Answers every REGISTER A sent since `*done` (the Net logs them as
 /// dropped: they are not for B) until A sends no more.
 fn serve_registrar(net: &mut Net, reg: &mut FakeRegistrar, done: &mut usize) {
@@ -83,6 +73,31 @@ fn serve_registrar(net: &mut Net, reg: &mut FakeRegistrar, done: &mut usize) {
             );
         }
     }
+}
+
+/// The registrar becomes reachable (A's lookup answers) and accepts alice
+/// (401, then 200); returns what it saw.
+fn register_alice(net: &mut Net, key: &str, generation: u64) -> FakeRegistrar {
+    let now = net.now();
+    net.a.on_registrar_resolved(
+        key,
+        generation,
+        Ok(Resolved {
+            transport: Transport::Udp,
+            addrs: vec![REGISTRAR.parse().unwrap()],
+        }),
+        now,
+    );
+    let mut reg = FakeRegistrar {
+        digest: DigestServer::new([4; 32]),
+        rng: StdRng::seed_from_u64(5),
+        granted: 3600,
+        password: PASSWORD,
+        seen: Vec::new(),
+    };
+    let mut done = 0;
+    serve_registrar(net, &mut reg, &mut done);
+    reg
 }
 
 fn waiting_call(net: &mut Net, secs: u32) -> Result<CallView, EngineError> {
@@ -118,41 +133,25 @@ fn a_waiting_call_goes_out_once_the_account_registers() {
     assert_eq!(net.count_sent(true, "INVITE"), 0);
 
     // The registrar becomes reachable and accepts alice (401, then 200).
-    let now = net.now();
-    net.a.on_registrar_resolved(
-        &key,
-        generation,
-        Ok(Resolved {
-            transport: Transport::Udp,
-            addrs: vec![REGISTRAR.parse().unwrap()],
-        }),
-        now,
-    );
-    let mut reg = registrar();
-    let mut done = 0;
-    serve_registrar(&mut net, &mut reg, &mut done);
+    let reg = register_alice(&mut net, &key, generation);
     assert_eq!(reg.seen.len(), 2, "REGISTER, then with credentials");
     assert_eq!(registration_state(&mut net), RegistrationState::Registered);
 
     // The INVITE went out after the 200 to the REGISTER, and B answered.
-    let register_ok = net
+    let last_register = net
         .log
         .iter()
-        .filter(|p| label(&p.message) == "REGISTER")
-        .count();
-    assert_eq!(register_ok, 2);
+        .rposition(|p| label(&p.message) == "REGISTER")
+        .expect("REGISTERs");
+    let (at, invite) = first_invite(&net);
+    assert!(
+        at > last_register,
+        "INVITE before the registration completed"
+    );
     assert_eq!(net.count_sent(true, "INVITE"), 1);
     let a = net.a_call(&v.id);
     assert!(!a.waiting_for_registration, "{a:?}");
     assert_eq!(a.state, CallState::Active);
-    let invite = net
-        .log
-        .iter()
-        .find_map(|p| match &p.message {
-            Message::Request(r) if r.method == Method::Invite => Some(r.clone()),
-            _ => None,
-        })
-        .expect("an INVITE");
     assert_eq!(
         invite
             .head
@@ -224,19 +223,7 @@ fn hanging_up_a_waiting_call_sends_nothing() {
         "no lingering for a call never sent"
     );
     // The account registering later sends no INVITE for it.
-    let now = net.now();
-    net.a.on_registrar_resolved(
-        &key,
-        generation,
-        Ok(Resolved {
-            transport: Transport::Udp,
-            addrs: vec![REGISTRAR.parse().unwrap()],
-        }),
-        now,
-    );
-    let mut reg = registrar();
-    let mut done = 0;
-    serve_registrar(&mut net, &mut reg, &mut done);
+    register_alice(&mut net, &key, generation);
     assert_eq!(registration_state(&mut net), RegistrationState::Registered);
     net.run_for(Duration::from_secs(70));
     assert_eq!(net.count_sent(true, "INVITE"), 0);
