@@ -13,7 +13,7 @@ pub enum ApiError {
     BadRequest(String),
     /// 401: missing or wrong credentials.
     Unauthorized(String),
-    /// 403: refused by a policy (an account's call policy).
+    /// 403: authenticated, but not allowed (token scope, call policy).
     Forbidden(String),
     /// 404: no such object or route.
     NotFound(String),

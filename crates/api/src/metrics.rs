@@ -156,6 +156,38 @@ pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, Ap
         "SIP transactions held by the transaction layer.",
     );
     let _ = writeln!(out, "callwire_sip_transactions {}", m.transactions);
+    let w = state.engine.webhooks().stats().await;
+    family(
+        &mut out,
+        "callwire_webhooks",
+        "gauge",
+        "Webhooks configured.",
+    );
+    let _ = writeln!(out, "callwire_webhooks {}", w.webhooks);
+    family(
+        &mut out,
+        "callwire_webhook_deliveries_total",
+        "counter",
+        "Webhook delivery outcomes: delivered events, failed attempts, events parked after their last attempt, events pruned before delivery.",
+    );
+    for (result, n) in [
+        ("delivered", w.delivered),
+        ("failed_attempt", w.failed_attempts),
+        ("parked", w.parked),
+        ("skipped", w.skipped),
+    ] {
+        let _ = writeln!(
+            out,
+            "callwire_webhook_deliveries_total{{result=\"{result}\"}} {n}"
+        );
+    }
+    family(
+        &mut out,
+        "callwire_webhook_backlog_events",
+        "gauge",
+        "Stored events not yet through their webhooks, summed (the outbox depth).",
+    );
+    let _ = writeln!(out, "callwire_webhook_backlog_events {}", w.backlog);
     state.latency.render(&mut out);
     Ok((
         [(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use callwire_engine::config::{
-    CallsConfig, EventsConfig, LimitsConfig, MediaConfig, RtpConfig, TimersConfig,
+    CallsConfig, EventsConfig, LimitsConfig, MediaConfig, RtpConfig, TimersConfig, WebhooksConfig,
 };
 use callwire_engine::EngineConfig;
 use serde::Deserialize;
@@ -46,6 +46,8 @@ struct FileConfig {
     media: MediaConfig,
     #[serde(default)]
     events: EventsConfig,
+    #[serde(default)]
+    webhooks: WebhooksConfig,
     #[serde(default)]
     limits: LimitsConfig,
 }
@@ -96,6 +98,7 @@ impl Config {
             rtp: file.rtp,
             media,
             events: file.events,
+            webhooks: file.webhooks,
             limits: file.limits,
             user_agent: defaults.user_agent,
         };

@@ -22,6 +22,8 @@ pub struct EngineConfig {
     pub media: MediaConfig,
     /// Event retention.
     pub events: EventsConfig,
+    /// Webhook delivery.
+    pub webhooks: WebhooksConfig,
     /// Input limits.
     pub limits: LimitsConfig,
     /// `User-Agent`/`Server` header value.
@@ -38,6 +40,7 @@ impl Default for EngineConfig {
             rtp: RtpConfig::default(),
             media: MediaConfig::default(),
             events: EventsConfig::default(),
+            webhooks: WebhooksConfig::default(),
             limits: LimitsConfig::default(),
             user_agent: format!("callwire/{}", env!("CARGO_PKG_VERSION")),
         }
@@ -137,6 +140,39 @@ impl Default for EventsConfig {
         EventsConfig {
             keep: 100_000,
             keep_hours: 24 * 7,
+        }
+    }
+}
+
+/// Webhook delivery: retries, timeouts and the outbox bound.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Attempts per event before it is parked as failed.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubles with every further one.
+    pub initial_backoff_ms: u64,
+    /// The wait between attempts never grows beyond this.
+    pub max_backoff_ms: u64,
+    /// An attempt without a complete response within this time failed.
+    pub timeout_ms: u64,
+    /// Events a webhook may fall behind the stream at most (its outbox);
+    /// beyond that the oldest undelivered events are pruned like any other
+    /// and the webhook reports the gap as skipped.
+    pub max_backlog: u64,
+    /// Webhooks at most.
+    pub max_webhooks: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> WebhooksConfig {
+        WebhooksConfig {
+            max_attempts: 12,
+            initial_backoff_ms: 1000,
+            max_backoff_ms: 300_000,
+            timeout_ms: 10_000,
+            max_backlog: 100_000,
+            max_webhooks: 32,
         }
     }
 }

@@ -20,6 +20,73 @@ const LIVE_BUFFER: usize = 4096;
 /// Events read from the store per query while replaying.
 const STORE_PAGE: u32 = 500;
 
+/// How far the event log is stored, and which events pruning must spare:
+/// the store writer advances `stored`, webhook workers read it and register
+/// their cursors, pruning keeps every event above the lowest cursor (but at
+/// most `max_backlog` behind the newest).
+pub(crate) struct LogMarks {
+    stored: tokio::sync::watch::Sender<u64>,
+    cursors: Mutex<std::collections::HashMap<String, Arc<std::sync::atomic::AtomicU64>>>,
+    max_backlog: u64,
+}
+
+impl LogMarks {
+    pub(crate) fn new(stored: u64, max_backlog: u64) -> LogMarks {
+        LogMarks {
+            stored: tokio::sync::watch::Sender::new(stored),
+            cursors: Mutex::new(std::collections::HashMap::new()),
+            max_backlog,
+        }
+    }
+
+    /// The highest seq known to be in the store.
+    pub(crate) fn stored(&self) -> u64 {
+        *self.stored.borrow()
+    }
+
+    /// Records that every event up to `seq` is in the store.
+    pub(crate) fn set_stored(&self, seq: u64) {
+        self.stored.send_if_modified(|s| {
+            let newer = seq > *s;
+            *s = (*s).max(seq);
+            newer
+        });
+    }
+
+    /// Wakes on every advance of [`stored`](Self::stored).
+    pub(crate) fn watch_stored(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.stored.subscribe()
+    }
+
+    /// Registers (or replaces) a consumer's cursor that pruning must respect.
+    pub(crate) fn hold(&self, name: &str, cursor: Arc<std::sync::atomic::AtomicU64>) {
+        if let Ok(mut c) = self.cursors.lock() {
+            c.insert(name.to_owned(), cursor);
+        }
+    }
+
+    /// Drops a consumer's cursor.
+    pub(crate) fn release(&self, name: &str) {
+        if let Ok(mut c) = self.cursors.lock() {
+            c.remove(name);
+        }
+    }
+
+    /// The highest seq pruning may remove: the lowest registered cursor, but
+    /// no lower than `max_backlog` behind the stored end; `None` when no
+    /// consumer holds events.
+    pub(crate) fn prune_floor(&self) -> Option<u64> {
+        let lowest = self
+            .cursors
+            .lock()
+            .ok()?
+            .values()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .min()?;
+        Some(lowest.max(self.stored().saturating_sub(self.max_backlog)))
+    }
+}
+
 /// Shared between the driver (which publishes) and the engine handle.
 pub(crate) struct EventHub {
     inner: Mutex<Inner>,

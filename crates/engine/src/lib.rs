@@ -14,6 +14,8 @@ pub mod error;
 pub mod events;
 mod media;
 pub mod model;
+pub mod tokens;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -183,6 +185,8 @@ struct Inner {
     recordings_dir: std::path::PathBuf,
     prompts_dir: std::path::PathBuf,
     hub: Arc<events::EventHub>,
+    webhooks: webhooks::Webhooks,
+    tokens: tokens::Tokens,
     max_play_secs: u32,
 }
 
@@ -197,7 +201,13 @@ impl Engine {
         media::close_interrupted_recordings(&store, &media.recordings_dir()).await?;
         let last_seq = store.event_seq_range().await?.map_or(0, |(_, hi)| hi);
         let hub = Arc::new(events::EventHub::new(last_seq + 1));
-        let (bindings, join) = driver::start(config, store.clone(), Arc::clone(&hub), rx).await?;
+        let marks = Arc::new(events::LogMarks::new(last_seq, config.webhooks.max_backlog));
+        let webhooks =
+            webhooks::Webhooks::start(store.clone(), config.webhooks.clone(), Arc::clone(&marks))
+                .await?;
+        let tokens = tokens::Tokens::load(store.clone()).await?;
+        let (bindings, join) =
+            driver::start(config, store.clone(), Arc::clone(&hub), marks, rx).await?;
         Ok(Engine {
             commands,
             inner: Arc::new(Inner {
@@ -206,6 +216,8 @@ impl Engine {
                 core: tokio::sync::Mutex::new(Some(join)),
                 recordings_dir: media.recordings_dir(),
                 hub,
+                webhooks,
+                tokens,
                 prompts_dir: media.prompts_dir(),
                 max_play_secs: media.max_play_secs,
             }),
@@ -215,6 +227,16 @@ impl Engine {
     /// The bound SIP sockets.
     pub fn bindings(&self) -> SipBindings {
         self.inner.bindings
+    }
+
+    /// The node's named API tokens.
+    pub fn tokens(&self) -> &tokens::Tokens {
+        &self.inner.tokens
+    }
+
+    /// The node's webhooks.
+    pub fn webhooks(&self) -> &webhooks::Webhooks {
+        &self.inner.webhooks
     }
 
     async fn ask<T>(
@@ -559,6 +581,9 @@ impl Engine {
         if let Some(join) = self.inner.core.lock().await.take() {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), join).await;
         }
+        // After the core, so the cursors saved cover the last calls' events;
+        // whatever is undelivered goes out after the next start.
+        self.inner.webhooks.shutdown().await;
     }
 }
 

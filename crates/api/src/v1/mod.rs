@@ -8,6 +8,8 @@ mod dtmf;
 mod events;
 mod media;
 mod recordings;
+mod tokens;
+mod webhooks;
 
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -65,6 +67,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(recordings::get).delete(recordings::delete),
         )
         .route("/v1/recordings/{id}/audio", get(recordings::audio))
+        .route("/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/v1/tokens/{id}", get(tokens::get).delete(tokens::delete))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::patch)
+                .delete(webhooks::delete),
+        )
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/v1/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
+        )
         .method_not_allowed_fallback(not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state,

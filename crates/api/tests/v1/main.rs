@@ -12,3 +12,5 @@ mod hostile;
 mod media;
 mod metrics;
 mod support;
+mod tokens;
+mod webhooks;

@@ -39,9 +39,9 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
     "auto_answer",
     "enabled",
     "max_calls",
-    "policy",
     "registration",
     "has_password",
+    "policy",
 ];
 
 /// Fields docs/api.md lists for a call.
@@ -104,8 +104,13 @@ impl Reply {
 impl Api {
     /// Starts an engine (SIP on 127.0.0.1:0, in-memory store) and its router.
     pub async fn start() -> Api {
+        Api::start_with(|_| {}).await
+    }
+
+    /// [`Api::start`] with the configuration adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut EngineConfig)) -> Api {
         let slice = NEXT_RTP_SLICE.fetch_add(1, Ordering::Relaxed);
-        let config = EngineConfig {
+        let mut config = EngineConfig {
             sip_bind: "127.0.0.1:0".parse().unwrap(),
             rtp: RtpConfig {
                 port_start: RTP_BASE + 200 * (slice % 30),
@@ -113,6 +118,7 @@ impl Api {
             },
             ..Default::default()
         };
+        adjust(&mut config);
         let store = Store::open_memory().await.unwrap();
         let engine = Engine::start(config, store).await.unwrap();
         let router = app(AppState::new(engine.clone(), TOKEN));

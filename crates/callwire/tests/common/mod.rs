@@ -385,6 +385,12 @@ impl Callwire {
         }
     }
 
+    /// Kills the process with SIGKILL (no chance to save anything) and reaps it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Starts the service again with the same data dir, config and ports (after
     /// it stopped), and waits until it is healthy.
     pub fn restart(&mut self) {

@@ -9,6 +9,7 @@ pub(crate) mod rtp;
 pub(crate) mod transport;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket as StdUdp};
+use std::sync::Arc;
 use std::time::Duration;
 
 use callwire_store::Store;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use crate::config::EngineConfig;
 use crate::core::{Command, Core, MediaOp, Output};
 use crate::error::EngineError;
+use crate::events::LogMarks;
 use crate::SipBindings;
 
 use self::transport::{Inbound, Sockets};
@@ -65,7 +67,8 @@ fn advertised_ip(config: &EngineConfig) -> IpAddr {
 pub(crate) async fn start(
     config: EngineConfig,
     store: Store,
-    hub: std::sync::Arc<crate::events::EventHub>,
+    hub: Arc<crate::events::EventHub>,
+    marks: Arc<LogMarks>,
     mut commands: mpsc::Receiver<Command>,
 ) -> Result<(SipBindings, JoinHandle<()>), EngineError> {
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
@@ -103,6 +106,7 @@ pub(crate) async fn start(
         store_rx,
         config.calls.keep_records,
         config.events.clone(),
+        marks,
     ));
 
     let (media_tx, mut media_events) = mpsc::channel::<media::CallMediaEvent>(MEDIA_EVENT_QUEUE);
@@ -299,6 +303,7 @@ async fn store_writer(
     mut rx: mpsc::Receiver<Output>,
     keep: u32,
     events: crate::config::EventsConfig,
+    marks: Arc<LogMarks>,
 ) {
     let mut since_prune = 0usize;
     let mut events_since_prune = 0usize;
@@ -333,7 +338,7 @@ async fn store_writer(
                     }
                 }
                 other => {
-                    flush_events(&store, &mut event_batch, &mut events_since_prune).await;
+                    flush_events(&store, &mut event_batch, &mut events_since_prune, &marks).await;
                     flush_calls(&store, &mut batch, &mut since_prune).await;
                     flush_stats(&store, &mut stats_batch).await;
                     apply(&store, other).await;
@@ -341,18 +346,21 @@ async fn store_writer(
                     continue;
                 }
             }
-            flush_events(&store, &mut event_batch, &mut events_since_prune).await;
+            flush_events(&store, &mut event_batch, &mut events_since_prune, &marks).await;
             flush_calls(&store, &mut batch, &mut since_prune).await;
             flush_stats(&store, &mut stats_batch).await;
             next = rx.try_recv().ok();
         }
-        flush_events(&store, &mut event_batch, &mut events_since_prune).await;
+        flush_events(&store, &mut event_batch, &mut events_since_prune, &marks).await;
         flush_calls(&store, &mut batch, &mut since_prune).await;
         flush_stats(&store, &mut stats_batch).await;
         if events_since_prune >= 1000 {
             events_since_prune = 0;
             let before = chrono::Utc::now() - chrono::Duration::hours(i64::from(events.keep_hours));
-            if let Err(e) = store.prune_events(events.keep, before, None).await {
+            if let Err(e) = store
+                .prune_events(events.keep, before, marks.prune_floor())
+                .await
+            {
                 tracing::error!(error = %e, "pruning events failed");
             }
         }
@@ -369,13 +377,19 @@ async fn flush_events(
     store: &Store,
     batch: &mut Vec<callwire_store::EventRecord>,
     since_prune: &mut usize,
+    marks: &LogMarks,
 ) {
     if batch.is_empty() {
         return;
     }
     *since_prune += batch.len();
-    if let Err(e) = store.insert_events(batch).await {
-        tracing::error!(error = %e, events = batch.len(), "saving events failed");
+    match store.insert_events(batch).await {
+        Ok(()) => {
+            if let Some(last) = batch.last() {
+                marks.set_stored(last.seq);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, events = batch.len(), "saving events failed"),
     }
     batch.clear();
 }

@@ -4,3 +4,5 @@ pub mod account;
 pub mod call;
 pub mod dtmf;
 pub mod event;
+pub mod token;
+pub mod webhook;
