@@ -88,6 +88,7 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Forbidden(m) => ApiError::Forbidden(m),
             EngineError::InvalidArgument(m) => ApiError::BadRequest(m),
             EngineError::Unavailable(m) => ApiError::Unavailable(m),
             EngineError::Gone(m) => ApiError::Gone(m),

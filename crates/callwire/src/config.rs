@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Directory for the database and the generated API token.
     #[arg(long, env = "CALLWIRE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Database URL: `postgres://user:password@host:port/database` or
+    /// `sqlite:PATH` (default: SQLite in `<data-dir>/callwire.db`).
+    #[arg(long, env = "CALLWIRE_DATABASE", hide_env_values = true)]
+    pub database: Option<String>,
     /// HTTP listen address.
     #[arg(long, env = "CALLWIRE_HTTP")]
     pub http: Option<SocketAddr>,
@@ -33,6 +37,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    database: Option<String>,
     http: Option<SocketAddr>,
     sip: Option<SocketAddr>,
     advertised_address: Option<IpAddr>,
@@ -56,6 +61,8 @@ struct FileConfig {
 #[derive(Debug)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// The store's URL; `None` is SQLite in the data directory.
+    pub database: Option<String>,
     pub http: SocketAddr,
     pub engine: EngineConfig,
 }
@@ -104,6 +111,7 @@ impl Config {
         };
         Config {
             data_dir,
+            database: args.database.clone().or(file.database),
             http: args
                 .http
                 .or(file.http)
@@ -137,6 +145,25 @@ mod tests {
         assert_eq!(d.http, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(d.engine.sip_bind, "0.0.0.0:5060".parse().unwrap());
         assert_eq!(d.data_dir, PathBuf::from("./callwire-data"));
+        assert_eq!(d.database, None);
+    }
+
+    #[test]
+    fn database_flag_wins_over_the_file() {
+        let file = || -> FileConfig {
+            toml::from_str("database = \"postgres://cw@db.example/callwire\"\n").unwrap()
+        };
+        let c = Config::merge(&ServeArgs::default(), file());
+        assert_eq!(
+            c.database.as_deref(),
+            Some("postgres://cw@db.example/callwire")
+        );
+        let args = ServeArgs {
+            database: Some("sqlite:/var/lib/callwire/c.db".into()),
+            ..Default::default()
+        };
+        let c = Config::merge(&args, file());
+        assert_eq!(c.database.as_deref(), Some("sqlite:/var/lib/callwire/c.db"));
     }
 
     #[test]

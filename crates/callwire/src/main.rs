@@ -61,9 +61,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let token = api_token(&config.data_dir)?;
-    let store = callwire_store::Store::open(&config.data_dir)
-        .await
-        .context("cannot open the store")?;
+    // Errors name the backend's problem, never the URL (it may hold a password).
+    let store = match &config.database {
+        Some(url) => callwire_store::Store::connect(url)
+            .await
+            .context("cannot open the store (--database / CALLWIRE_DATABASE)")?,
+        None => callwire_store::Store::open(&config.data_dir)
+            .await
+            .context("cannot open the store")?,
+    };
     let engine = callwire_engine::Engine::start(config.engine.clone(), store.clone()).await?;
     let listener = TcpListener::bind(config.http)
         .await

@@ -20,6 +20,9 @@ pub enum EngineError {
     /// A field or argument is invalid; the message names it.
     #[error("{0}")]
     InvalidArgument(String),
+    /// Refused by a policy (an account's call policy); the message says which.
+    #[error("{0}")]
+    Forbidden(String),
     /// Over a limit or shutting down.
     #[error("{0}")]
     Unavailable(String),

@@ -44,6 +44,9 @@ const SEQ_CRASH_MARGIN: u64 = 20_000;
 /// Commands queued for the core at most; beyond that callers get `Unavailable`.
 const COMMAND_QUEUE: usize = 1024;
 
+/// The longest a call may wait for its account's registration.
+pub const MAX_REGISTRATION_WAIT_SECS: u32 = 300;
+
 /// Options of a new outgoing call.
 #[derive(Clone, Debug, Default)]
 pub struct PlaceCall {
@@ -60,7 +63,15 @@ pub struct PlaceCall {
     /// Extra headers for the INVITE; names must start with `X-`.
     pub headers: Vec<(String, String)>,
     /// Hang up (BYE, reason `Terminated`) this many seconds after the answer.
+    /// The account's `policy.max_duration_secs` applies too: the shorter wins.
     pub max_duration_secs: Option<u32>,
+    /// When the account has a registrar and is not registered: create the
+    /// call at once but send the INVITE only once the registration succeeds,
+    /// waiting at most this many seconds (then the call ends with reason
+    /// `RegistrationTimeout`). `None`: place the call at once.
+    pub wait_for_registration_secs: Option<u32>,
+    /// Do not start media on a 18x with SDP; wait for the answer.
+    pub refuse_early_media: bool,
 }
 
 impl PlaceCall {
@@ -104,6 +115,12 @@ impl PlaceCall {
             || self.max_duration_secs.is_some_and(|d| d > 86_400)
         {
             return bad("max_duration_secs must be between 1 and 86400");
+        }
+        if self
+            .wait_for_registration_secs
+            .is_some_and(|s| !(1..=MAX_REGISTRATION_WAIT_SECS).contains(&s))
+        {
+            return bad("wait_for_registration_secs must be between 1 and 300");
         }
         Ok(())
     }
@@ -405,6 +422,12 @@ impl Engine {
         let target = core::target::parse_callee(&call.to)?;
         // The first hop is the account's outbound proxy when it has one.
         let account = self.get_account(&call.account).await?;
+        // No name is resolved for a call the policy refuses (the core checks
+        // again, against the settings it places the call with).
+        account
+            .settings
+            .policy
+            .check_callee(&call.account, &target.to_string())?;
         let fallback = match account.settings.transport {
             model::account::AccountTransport::Udp => callwire_sip::transaction::Transport::Udp,
             model::account::AccountTransport::Tcp => callwire_sip::transaction::Transport::Tcp,
@@ -538,6 +561,13 @@ impl Engine {
     pub async fn answer(&self, id: &str) -> Result<CallView, EngineError> {
         let id = id.to_owned();
         self.ask(|reply| Command::Answer { id, reply }).await
+    }
+
+    /// Sends 183 Session Progress with our SDP on an unanswered incoming
+    /// call: media (playback, recording, DTMF) starts before the answer.
+    pub async fn progress(&self, id: &str) -> Result<CallView, EngineError> {
+        let id = id.to_owned();
+        self.ask(|reply| Command::Progress { id, reply }).await
     }
 
     /// Rejects an incoming call with a final status (400-699).

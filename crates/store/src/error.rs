@@ -39,6 +39,13 @@ pub enum StoreError {
     /// Applying the embedded schema migrations failed.
     #[error("schema migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL is not one the store understands. The URL itself is
+    /// not repeated (it may hold a password).
+    #[error("invalid database URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// Creating the data directory failed.
     #[error("cannot create data directory {}: {source}", path.display())]
     Io {

@@ -1,11 +1,14 @@
 //! Persistence for callwire: SIP accounts, call records, recordings' metadata,
 //! the event log, webhooks and their parked deliveries, API tokens and a small key/value `meta` table, behind one [`Store`] with async methods.
 //!
-//! All SQL of the project lives in this crate. It runs on SQLite (embedded,
-//! the default) through sqlx with runtime-bound queries, and is written to stay
-//! portable to PostgreSQL: `$N` placeholders, `ON CONFLICT` upserts, no
-//! backend-specific types. The store does not validate domain rules (which
-//! transports exist, how many accounts are allowed); that is the engine's job.
+//! All SQL of the project lives in this crate. It runs through sqlx with
+//! runtime-bound queries on SQLite (embedded, the zero-setup default:
+//! [`Store::open`]) or PostgreSQL ([`Store::connect`] with a `postgres://`
+//! URL). One set of statements serves both: `$N` placeholders, `ON CONFLICT`
+//! upserts, no backend-specific types; each backend has its own migration
+//! directory with the same versions and logical schema. The store does not
+//! validate domain rules (which transports exist, how many accounts are
+//! allowed); that is the engine's job.
 //!
 //! Timestamps are stored with microsecond precision; finer precision is
 //! truncated on write.
@@ -13,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod backend;
 mod call_record;
 mod dtmf;
 mod error;
@@ -23,6 +27,7 @@ mod time;
 mod webhook;
 
 pub use account::AccountRecord;
+pub use backend::Backend;
 pub use call_record::{CallRecord, CallRecordQuery};
 pub use dtmf::{DtmfConfigurationRecord, DtmfTriggerRecord};
 pub use error::StoreError;

@@ -1,18 +1,14 @@
-//! The [`Store`]: connection pool, schema migrations and every SQL statement
-//! of the project. Queries are bound at run time (no `query!` macros, as there
-//! is no database at build time) and use only portable SQL.
+//! The [`Store`]: every SQL statement of the project, on either backend (see
+//! [`crate::backend`]). Queries are bound at run time (no `query!` macros, as
+//! there is no database at build time) and use only SQL both SQLite and
+//! PostgreSQL accept: `$N` placeholders, `ON CONFLICT` upserts, `LIMIT $N`,
+//! text, BIGINT and BOOLEAN columns.
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::Row;
 
+use crate::backend::{self, on_pool, Backend, Columns, Pool, Target};
 use crate::{
     time, AccountRecord, ApiTokenRecord, CallRecord, CallRecordQuery, DtmfConfigurationRecord,
     DtmfTriggerRecord, EventRecord, RecordingRecord, StoreError, WebhookDeliveryRecord,
@@ -25,19 +21,9 @@ pub const DB_FILE_NAME: &str = "callwire.db";
 /// Largest page [`Store::list_call_records`] returns; larger limits are capped.
 pub const MAX_LIST_LIMIT: u32 = 1000;
 
-/// Rows per multi-row INSERT (15 columns × 60 stays far below SQLite's
-/// variable limit).
+/// Rows per multi-row INSERT: 15 columns × 60 = 900 bound values, far below
+/// SQLite's variable limit (32766) and PostgreSQL's (65535).
 const ROWS_PER_STATEMENT: usize = 60;
-
-/// How long a statement waits for a lock held by another connection
-/// (or process) before failing with "database is locked".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Connections of a file-backed pool. WAL lets readers run beside the one
-/// writer; more connections would only queue on the write lock.
-const MAX_CONNECTIONS: u32 = 4;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 const ACCOUNT_COLUMNS: &str = "id, display_name, sip_user, domain, registrar, \
     secondary_registrar, outbound_proxy, auth_user, password, transport, expires, \
@@ -48,72 +34,64 @@ const CALL_COLUMNS: &str = "id, account, direction, from_uri, to_uri, state, rea
 
 const EVENT_COLUMNS: &str = "seq, id, type, at, account, call_id, data";
 
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event_seq, event_id, event_type, payload, \
+    state, attempts, last_status, last_error, created_at, updated_at";
+
 const RECORDING_COLUMNS: &str = "id, call_id, account, state, mode, file, sample_rate, \
     channels, duration_ms, bytes, started_at, ended_at";
 
 /// Handle to the database. Cheap to clone: clones share one pool.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
 impl Store {
-    /// Opens (creating if missing) `<data_dir>/callwire.db` and applies the
-    /// embedded migrations. Creates `data_dir` if it does not exist.
+    /// Opens (creating if missing) the SQLite database `<data_dir>/callwire.db`
+    /// and applies the embedded migrations. Creates `data_dir` if it does not
+    /// exist.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        tokio::fs::create_dir_all(data_dir)
-            .await
-            .map_err(|source| StoreError::Io {
-                path: data_dir.to_owned(),
-                source,
-            })?;
-        let path = data_dir.join(DB_FILE_NAME);
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only
-            // an OS crash can lose the last transactions.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await?;
-        let store = Store::migrate(pool).await?;
-        tracing::info!(path = %path.display(), "store opened");
-        Ok(store)
-    }
-
-    /// Opens a fresh, empty in-memory database with the schema applied.
-    /// Data is lost on [`close`](Store::close) or drop; meant for tests.
-    pub async fn open_memory() -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        // An in-memory database lives as long as its connection: keep exactly
-        // one, forever.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        Store::migrate(pool).await
-    }
-
-    async fn migrate(pool: SqlitePool) -> Result<Store, StoreError> {
-        if let Err(err) = MIGRATOR.run(&pool).await {
-            pool.close().await;
-            return Err(err.into());
-        }
+        backend::create_dir(data_dir).await?;
+        let pool = backend::open_sqlite_file(&data_dir.join(DB_FILE_NAME)).await?;
         Ok(Store { pool })
     }
 
-    /// Waits for running queries, then closes every connection (which also
-    /// checkpoints the WAL). Later calls on this store or its clones fail.
+    /// Opens the database `url` names and applies the embedded migrations:
+    ///
+    /// - `sqlite:PATH` or `sqlite://PATH`: a SQLite file (created, with its
+    ///   directory, if missing; `sqlite:///abs/path` for an absolute path).
+    ///   The path is taken literally; no query parameters.
+    /// - `sqlite::memory:`: as [`open_memory`](Store::open_memory).
+    /// - `postgres://user:password@host:port/database` (or `postgresql://`,
+    ///   with libpq's parameters such as `sslmode` or `host=/socket/dir`): an
+    ///   existing PostgreSQL database the user may create tables in.
+    ///
+    /// Anything else is [`StoreError::InvalidUrl`]. Errors and logs never
+    /// repeat the URL, which may hold a password.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let pool = match backend::parse_url(url)? {
+            Target::SqliteFile(path) => backend::open_sqlite_file(&path).await?,
+            Target::SqliteMemory => backend::open_sqlite_memory().await?,
+            Target::Postgres => backend::open_postgres(url).await?,
+        };
+        Ok(Store { pool })
+    }
+
+    /// Opens a fresh, empty in-memory SQLite database with the schema applied.
+    /// Data is lost on [`close`](Store::close) or drop; meant for tests.
+    pub async fn open_memory() -> Result<Store, StoreError> {
+        let pool = backend::open_sqlite_memory().await?;
+        Ok(Store { pool })
+    }
+
+    /// The database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// Waits for running queries, then closes every connection (for SQLite
+    /// this also checkpoints the WAL). Later calls on this store or its
+    /// clones fail.
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -123,18 +101,19 @@ impl Store {
     /// All accounts, ordered by id.
     pub async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(account_from_row).collect()
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql).fetch_all(pool).await?;
+            rows.iter().map(account_from_row).collect()
+        })
     }
 
     /// The account `id`, or `None`.
     pub async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(account_from_row).transpose()
+        on_pool!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(account_from_row).transpose()
+        })
     }
 
     /// Inserts a new account. [`StoreError::Conflict`] if the id is taken.
@@ -143,7 +122,7 @@ impl Store {
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         );
-        let result = sqlx::query(&sql)
+        let result = on_pool!(self, |pool| sqlx::query(&sql)
             .bind(&account.id)
             .bind(&account.display_name)
             .bind(&account.user)
@@ -163,8 +142,9 @@ impl Store {
             .bind(&account.codecs)
             .bind(&account.dtmf_mode)
             .bind(&account.policy)
-            .execute(&self.pool)
-            .await;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()));
         match result {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -180,33 +160,34 @@ impl Store {
     /// Replaces every field of the account `account.id` except `created_at`.
     /// [`StoreError::NotFound`] if there is no such account.
     pub async fn update_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE accounts SET display_name = $2, sip_user = $3, domain = $4, \
+        let sql = "UPDATE accounts SET display_name = $2, sip_user = $3, domain = $4, \
              registrar = $5, secondary_registrar = $6, outbound_proxy = $7, auth_user = $8, \
              password = $9, transport = $10, expires = $11, auto_answer = $12, enabled = $13, \
-             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17, policy = $18 WHERE id = $1",
-        )
-        .bind(&account.id)
-        .bind(&account.display_name)
-        .bind(&account.user)
-        .bind(&account.domain)
-        .bind(&account.registrar)
-        .bind(&account.secondary_registrar)
-        .bind(&account.outbound_proxy)
-        .bind(&account.auth_user)
-        .bind(&account.password)
-        .bind(&account.transport)
-        .bind(i64::from(account.expires))
-        .bind(account.auto_answer)
-        .bind(account.enabled)
-        .bind(account.max_calls.map(i64::from))
-        .bind(time::encode(&account.updated_at))
-        .bind(&account.codecs)
-        .bind(&account.dtmf_mode)
-        .bind(&account.policy)
-        .execute(&self.pool)
-        .await?;
-        if result.rows_affected() == 0 {
+             max_calls = $14, updated_at = $15, codecs = $16, dtmf_mode = $17, policy = $18 \
+             WHERE id = $1";
+        let affected = on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&account.id)
+            .bind(&account.display_name)
+            .bind(&account.user)
+            .bind(&account.domain)
+            .bind(&account.registrar)
+            .bind(&account.secondary_registrar)
+            .bind(&account.outbound_proxy)
+            .bind(&account.auth_user)
+            .bind(&account.password)
+            .bind(&account.transport)
+            .bind(i64::from(account.expires))
+            .bind(account.auto_answer)
+            .bind(account.enabled)
+            .bind(account.max_calls.map(i64::from))
+            .bind(time::encode(&account.updated_at))
+            .bind(&account.codecs)
+            .bind(&account.dtmf_mode)
+            .bind(&account.policy)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if affected == 0 {
             return Err(StoreError::NotFound {
                 entity: "account",
                 id: account.id.clone(),
@@ -218,17 +199,23 @@ impl Store {
     /// Deletes the account `id`. [`StoreError::NotFound`] if there is none.
     /// Its call records are kept.
     pub async fn delete_account(&self, id: &str) -> Result<(), StoreError> {
-        let result = sqlx::query("DELETE FROM accounts WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if result.rows_affected() == 0 {
+        if self.delete_by_id("accounts", id).await? == 0 {
             return Err(StoreError::NotFound {
                 entity: "account",
                 id: id.to_owned(),
             });
         }
         Ok(())
+    }
+
+    /// `DELETE FROM <table> WHERE id = $1`; how many rows went.
+    async fn delete_by_id(&self, table: &'static str, id: &str) -> Result<u64, StoreError> {
+        let sql = format!("DELETE FROM {table} WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query(&sql)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()))
     }
 
     // ----- call records -----
@@ -244,8 +231,9 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        // The last record of each id wins; one multi-row statement per chunk
-        // (each statement is a round trip to SQLite's thread).
+        // The last record of each id wins (a statement may not touch a row
+        // twice in PostgreSQL); one multi-row statement per chunk (each
+        // statement is a round trip to SQLite's thread or to the server).
         let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, r) in records.iter().enumerate() {
             last.insert(r.id.as_str(), i);
@@ -256,40 +244,41 @@ impl Store {
             .filter(|(i, r)| last.get(r.id.as_str()) == Some(i))
             .map(|(_, r)| r)
             .collect();
-        let mut tx = self.pool.begin().await?;
-        for chunk in latest.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite> =
-                sqlx::QueryBuilder::new(format!("INSERT INTO call_records ({CALL_COLUMNS}) "));
-            qb.push_values(chunk, |mut b, r| {
-                b.push_bind(r.id.clone())
-                    .push_bind(r.account.clone())
-                    .push_bind(r.direction.clone())
-                    .push_bind(r.from_uri.clone())
-                    .push_bind(r.to_uri.clone())
-                    .push_bind(r.state.clone())
-                    .push_bind(r.reason.clone())
-                    .push_bind(r.sip_status.map(i64::from))
-                    .push_bind(r.sip_reason.clone())
-                    .push_bind(r.call_id.clone())
-                    .push_bind(time::encode(&r.created_at))
-                    .push_bind(r.answered_at.as_ref().map(time::encode))
-                    .push_bind(r.ended_at.as_ref().map(time::encode))
-                    .push_bind(r.codec.clone())
-                    .push_bind(r.media_stats.clone());
-            });
-            qb.push(
-                " ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
+        let head = format!("INSERT INTO call_records ({CALL_COLUMNS}) ");
+        let tail = " ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
                  direction = excluded.direction, from_uri = excluded.from_uri, \
                  to_uri = excluded.to_uri, state = excluded.state, reason = excluded.reason, \
                  sip_status = excluded.sip_status, sip_reason = excluded.sip_reason, \
                  call_id = excluded.call_id, created_at = excluded.created_at, \
                  answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
                  codec = excluded.codec, \
-                 media_stats = COALESCE(excluded.media_stats, call_records.media_stats)",
-            );
-            qb.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+                 media_stats = COALESCE(excluded.media_stats, call_records.media_stats)";
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(&head);
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id.clone())
+                        .push_bind(r.account.clone())
+                        .push_bind(r.direction.clone())
+                        .push_bind(r.from_uri.clone())
+                        .push_bind(r.to_uri.clone())
+                        .push_bind(r.state.clone())
+                        .push_bind(r.reason.clone())
+                        .push_bind(r.sip_status.map(i64::from))
+                        .push_bind(r.sip_reason.clone())
+                        .push_bind(r.call_id.clone())
+                        .push_bind(time::encode(&r.created_at))
+                        .push_bind(r.answered_at.as_ref().map(time::encode))
+                        .push_bind(r.ended_at.as_ref().map(time::encode))
+                        .push_bind(r.codec.clone())
+                        .push_bind(r.media_stats.clone());
+                });
+                qb.push(tail);
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -309,26 +298,27 @@ impl Store {
         if stats.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for (id, json) in stats {
-            sqlx::query("UPDATE call_records SET media_stats = $2 WHERE id = $1")
-                .bind(id)
-                .bind(json)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for (id, json) in stats {
+                sqlx::query("UPDATE call_records SET media_stats = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(json)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// The call record `id`, or `None`.
     pub async fn get_call_record(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM call_records WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(call_from_row).transpose()
+        on_pool!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(call_from_row).transpose()
+        })
     }
 
     /// Up to `limit` records (capped at [`MAX_LIST_LIMIT`]), newest
@@ -341,27 +331,29 @@ impl Store {
         before: Option<DateTime<Utc>>,
     ) -> Result<Vec<CallRecord>, StoreError> {
         let limit = i64::from(limit.min(MAX_LIST_LIMIT));
-        let rows = match before {
-            None => {
-                let sql = format!(
-                    "SELECT {CALL_COLUMNS} FROM call_records \
-                     ORDER BY created_at DESC, id DESC LIMIT $1"
-                );
-                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
-            }
-            Some(before) => {
-                let sql = format!(
-                    "SELECT {CALL_COLUMNS} FROM call_records WHERE created_at < $1 \
-                     ORDER BY created_at DESC, id DESC LIMIT $2"
-                );
-                sqlx::query(&sql)
-                    .bind(time::encode(&before))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        rows.iter().map(call_from_row).collect()
+        on_pool!(self, |pool| {
+            let rows = match before {
+                None => {
+                    let sql = format!(
+                        "SELECT {CALL_COLUMNS} FROM call_records \
+                         ORDER BY created_at DESC, id DESC LIMIT $1"
+                    );
+                    sqlx::query(&sql).bind(limit).fetch_all(pool).await?
+                }
+                Some(before) => {
+                    let sql = format!(
+                        "SELECT {CALL_COLUMNS} FROM call_records WHERE created_at < $1 \
+                         ORDER BY created_at DESC, id DESC LIMIT $2"
+                    );
+                    sqlx::query(&sql)
+                        .bind(time::encode(&before))
+                        .bind(limit)
+                        .fetch_all(pool)
+                        .await?
+                }
+            };
+            rows.iter().map(call_from_row).collect()
+        })
     }
 
     /// Up to `limit` records (capped at [`MAX_LIST_LIMIT`]) matching `q`,
@@ -383,19 +375,21 @@ impl Store {
              ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
              ORDER BY created_at DESC, id DESC LIMIT $9"
         );
-        let rows = sqlx::query(&sql)
-            .bind(q.account.as_deref())
-            .bind(q.direction.as_deref())
-            .bind(q.state.as_deref())
-            .bind(q.reason.as_deref())
-            .bind(q.from.as_ref().map(time::encode))
-            .bind(q.until.as_ref().map(time::encode))
-            .bind(q.after.as_ref().map(|(t, _)| time::encode(t)))
-            .bind(q.after.as_ref().map(|(_, id)| id.as_str()))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(call_from_row).collect()
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(q.account.as_deref())
+                .bind(q.direction.as_deref())
+                .bind(q.state.as_deref())
+                .bind(q.reason.as_deref())
+                .bind(q.from.as_ref().map(time::encode))
+                .bind(q.until.as_ref().map(time::encode))
+                .bind(q.after.as_ref().map(|(t, _)| time::encode(t)))
+                .bind(q.after.as_ref().map(|(_, id)| id.as_str()))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(call_from_row).collect()
+        })
     }
 
     /// Recording ids per call, for the given calls (oldest recording first).
@@ -406,31 +400,32 @@ impl Store {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite> =
-            sqlx::QueryBuilder::new("SELECT call_id, id FROM recordings WHERE call_id IN (");
-        let mut sep = qb.separated(", ");
-        for c in calls {
-            sep.push_bind(c.clone());
-        }
-        qb.push(") ORDER BY started_at, id");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("call_id")?, r.try_get("id")?)))
-            .collect()
+        on_pool!(self, |pool| {
+            let mut qb =
+                sqlx::QueryBuilder::new("SELECT call_id, id FROM recordings WHERE call_id IN (");
+            let mut sep = qb.separated(", ");
+            for c in calls {
+                sep.push_bind(c.clone());
+            }
+            qb.push(") ORDER BY started_at, id");
+            let rows = qb.build().fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.text("call_id")?, r.text("id")?)))
+                .collect()
+        })
     }
 
     /// Deletes all but the `keep` newest records (same order as
     /// [`list_call_records`](Store::list_call_records)); returns how many
     /// were deleted.
     pub async fn prune_call_records(&self, keep: u32) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "DELETE FROM call_records WHERE id NOT IN \
-             (SELECT id FROM call_records ORDER BY created_at DESC, id DESC LIMIT $1)",
-        )
-        .bind(i64::from(keep))
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
+        let sql = "DELETE FROM call_records WHERE id NOT IN \
+             (SELECT id FROM call_records ORDER BY created_at DESC, id DESC LIMIT $1)";
+        Ok(on_pool!(self, |pool| sqlx::query(sql)
+            .bind(i64::from(keep))
+            .execute(pool)
+            .await?
+            .rows_affected()))
     }
 
     // ----- recordings -----
@@ -447,7 +442,7 @@ impl Store {
              bytes = excluded.bytes, started_at = excluded.started_at, \
              ended_at = excluded.ended_at"
         );
-        sqlx::query(&sql)
+        on_pool!(self, |pool| sqlx::query(&sql)
             .bind(&record.id)
             .bind(&record.call_id)
             .bind(&record.account)
@@ -460,19 +455,19 @@ impl Store {
             .bind(i64::try_from(record.bytes).unwrap_or(i64::MAX))
             .bind(time::encode(&record.started_at))
             .bind(record.ended_at.as_ref().map(time::encode))
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 
     /// The recording `id`, or `None`.
     pub async fn get_recording(&self, id: &str) -> Result<Option<RecordingRecord>, StoreError> {
         let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(recording_from_row).transpose()
+        on_pool!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(recording_from_row).transpose()
+        })
     }
 
     /// Up to `limit` recordings (capped at [`MAX_LIST_LIMIT`]), newest first,
@@ -491,13 +486,15 @@ impl Store {
              WHERE ($1 IS NULL OR call_id = $1) AND ($2 IS NULL OR started_at < $2) \
              ORDER BY started_at DESC, id DESC LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(call_id)
-            .bind(before.as_ref().map(time::encode))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(recording_from_row).collect()
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(call_id)
+                .bind(before.as_ref().map(time::encode))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(recording_from_row).collect()
+        })
     }
 
     /// Recordings still marked `recording` or `paused`: after a restart, those
@@ -507,17 +504,15 @@ impl Store {
             "SELECT {RECORDING_COLUMNS} FROM recordings \
              WHERE state IN ('recording', 'paused') ORDER BY started_at, id"
         );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(recording_from_row).collect()
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql).fetch_all(pool).await?;
+            rows.iter().map(recording_from_row).collect()
+        })
     }
 
     /// Deletes the recording `id`. [`StoreError::NotFound`] if there is none.
     pub async fn delete_recording(&self, id: &str) -> Result<(), StoreError> {
-        let result = sqlx::query("DELETE FROM recordings WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if result.rows_affected() == 0 {
+        if self.delete_by_id("recordings", id).await? == 0 {
             return Err(StoreError::NotFound {
                 entity: "recording",
                 id: id.to_owned(),
@@ -534,23 +529,25 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite> =
-                sqlx::QueryBuilder::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
-            qb.push_values(chunk, |mut b, e| {
-                b.push_bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
-                    .push_bind(e.id.clone())
-                    .push_bind(e.kind.clone())
-                    .push_bind(time::encode(&e.at))
-                    .push_bind(e.account.clone())
-                    .push_bind(e.call_id.clone())
-                    .push_bind(e.data.clone());
-            });
-            qb.push(" ON CONFLICT (seq) DO NOTHING");
-            qb.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        let head = format!("INSERT INTO events ({EVENT_COLUMNS}) ");
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(&head);
+                qb.push_values(chunk, |mut b, e| {
+                    b.push_bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
+                        .push_bind(e.id.clone())
+                        .push_bind(e.kind.clone())
+                        .push_bind(time::encode(&e.at))
+                        .push_bind(e.account.clone())
+                        .push_bind(e.call_id.clone())
+                        .push_bind(e.data.clone());
+                });
+                qb.push(" ON CONFLICT (seq) DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -562,21 +559,23 @@ impl Store {
     ) -> Result<Vec<EventRecord>, StoreError> {
         let sql =
             format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows = sqlx::query(&sql)
-            .bind(i64::try_from(after).unwrap_or(i64::MAX))
-            .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(event_from_row).collect()
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(i64::try_from(after).unwrap_or(i64::MAX))
+                .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(event_from_row).collect()
+        })
     }
 
     /// The lowest and highest stored `seq`, or `None` when there are no events.
     pub async fn event_seq_range(&self) -> Result<Option<(u64, u64)>, StoreError> {
-        let row = sqlx::query("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events")
-            .fetch_one(&self.pool)
-            .await?;
-        let lo: Option<i64> = row.try_get("lo")?;
-        let hi: Option<i64> = row.try_get("hi")?;
+        let sql = "SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events";
+        let (lo, hi) = on_pool!(self, |pool| {
+            let row = sqlx::query(sql).fetch_one(pool).await?;
+            (row.opt_int("lo")?, row.opt_int("hi")?)
+        });
         let corrupt = || StoreError::Corrupt {
             table: "events",
             column: "seq",
@@ -599,16 +598,15 @@ impl Store {
         before: DateTime<Utc>,
         floor: Option<u64>,
     ) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "DELETE FROM events WHERE (seq <= \
-             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2) AND seq <= $3",
-        )
-        .bind(i64::from(keep))
-        .bind(time::encode(&before))
-        .bind(floor.map_or(i64::MAX, |f| i64::try_from(f).unwrap_or(i64::MAX)))
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
+        let sql = "DELETE FROM events WHERE (seq <= \
+             (SELECT COALESCE(MAX(seq), 0) FROM events) - $1 OR at < $2) AND seq <= $3";
+        Ok(on_pool!(self, |pool| sqlx::query(sql)
+            .bind(i64::from(keep))
+            .bind(time::encode(&before))
+            .bind(floor.map_or(i64::MAX, |f| i64::try_from(f).unwrap_or(i64::MAX)))
+            .execute(pool)
+            .await?
+            .rows_affected()))
     }
 
     // ----- DTMF configurations and triggers -----
@@ -617,25 +615,12 @@ impl Store {
     pub async fn list_dtmf_configurations(
         &self,
     ) -> Result<Vec<DtmfConfigurationRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, sequences, created_at, updated_at FROM dtmf_configurations ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                const T: &str = "dtmf_configurations";
-                let created: String = r.try_get("created_at")?;
-                let updated: String = r.try_get("updated_at")?;
-                Ok(DtmfConfigurationRecord {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    sequences: r.try_get("sequences")?,
-                    created_at: time::decode(&created, T, "created_at")?,
-                    updated_at: time::decode(&updated, T, "updated_at")?,
-                })
-            })
-            .collect()
+        let sql = "SELECT id, name, sequences, created_at, updated_at \
+                   FROM dtmf_configurations ORDER BY id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(dtmf_configuration_from_row).collect()
+        })
     }
 
     /// Inserts or replaces a DTMF configuration.
@@ -643,72 +628,56 @@ impl Store {
         &self,
         c: &DtmfConfigurationRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO dtmf_configurations (id, name, sequences, created_at, updated_at) \
+        let sql = "INSERT INTO dtmf_configurations (id, name, sequences, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-             sequences = excluded.sequences, updated_at = excluded.updated_at",
-        )
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(&c.sequences)
-        .bind(time::encode(&c.created_at))
-        .bind(time::encode(&c.updated_at))
-        .execute(&self.pool)
-        .await?;
+             sequences = excluded.sequences, updated_at = excluded.updated_at";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&c.id)
+            .bind(&c.name)
+            .bind(&c.sequences)
+            .bind(time::encode(&c.created_at))
+            .bind(time::encode(&c.updated_at))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 
     /// Deletes a DTMF configuration (no error when it is gone already).
     pub async fn delete_dtmf_configuration(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM dtmf_configurations WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.delete_by_id("dtmf_configurations", id).await?;
         Ok(())
     }
 
     /// Every DTMF trigger, by id.
     pub async fn list_dtmf_triggers(&self) -> Result<Vec<DtmfTriggerRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, configuration_id, account_id, created_at FROM dtmf_triggers ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let created: String = r.try_get("created_at")?;
-                Ok(DtmfTriggerRecord {
-                    id: r.try_get("id")?,
-                    configuration_id: r.try_get("configuration_id")?,
-                    account_id: r.try_get("account_id")?,
-                    created_at: time::decode(&created, "dtmf_triggers", "created_at")?,
-                })
-            })
-            .collect()
+        let sql =
+            "SELECT id, configuration_id, account_id, created_at FROM dtmf_triggers ORDER BY id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(dtmf_trigger_from_row).collect()
+        })
     }
 
     /// Inserts or replaces a DTMF trigger.
     pub async fn upsert_dtmf_trigger(&self, t: &DtmfTriggerRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO dtmf_triggers (id, configuration_id, account_id, created_at) \
+        let sql = "INSERT INTO dtmf_triggers (id, configuration_id, account_id, created_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
-             configuration_id = excluded.configuration_id, account_id = excluded.account_id",
-        )
-        .bind(&t.id)
-        .bind(&t.configuration_id)
-        .bind(&t.account_id)
-        .bind(time::encode(&t.created_at))
-        .execute(&self.pool)
-        .await?;
+             configuration_id = excluded.configuration_id, account_id = excluded.account_id";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&t.id)
+            .bind(&t.configuration_id)
+            .bind(&t.account_id)
+            .bind(time::encode(&t.created_at))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 
     /// Deletes a DTMF trigger (no error when it is gone already).
     pub async fn delete_dtmf_trigger(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM dtmf_triggers WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.delete_by_id("dtmf_triggers", id).await?;
         Ok(())
     }
 
@@ -716,82 +685,64 @@ impl Store {
 
     /// Every webhook, by id.
     pub async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, url, types, secret, enabled, description, delivered_seq, created_at, \
-             updated_at FROM webhooks ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                const T: &str = "webhooks";
-                let created: String = r.try_get("created_at")?;
-                let updated: String = r.try_get("updated_at")?;
-                let seq: i64 = r.try_get("delivered_seq")?;
-                Ok(WebhookRecord {
-                    id: r.try_get("id")?,
-                    url: r.try_get("url")?,
-                    types: r.try_get("types")?,
-                    secret: r.try_get("secret")?,
-                    enabled: r.try_get("enabled")?,
-                    description: r.try_get("description")?,
-                    delivered_seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt {
-                        table: T,
-                        column: "delivered_seq",
-                    })?,
-                    created_at: time::decode(&created, T, "created_at")?,
-                    updated_at: time::decode(&updated, T, "updated_at")?,
-                })
-            })
-            .collect()
+        let sql = "SELECT id, url, types, secret, enabled, description, delivered_seq, \
+                   created_at, updated_at FROM webhooks ORDER BY id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(webhook_from_row).collect()
+        })
     }
 
     /// Inserts a webhook or replaces its settings; an existing webhook keeps
     /// its `delivered_seq` and `created_at`.
     pub async fn upsert_webhook(&self, w: &WebhookRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO webhooks (id, url, types, secret, enabled, description, delivered_seq, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+        let sql = "INSERT INTO webhooks (id, url, types, secret, enabled, description, \
+             delivered_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (id) DO UPDATE SET url = excluded.url, types = excluded.types, \
              secret = excluded.secret, enabled = excluded.enabled, \
-             description = excluded.description, updated_at = excluded.updated_at",
-        )
-        .bind(&w.id)
-        .bind(&w.url)
-        .bind(&w.types)
-        .bind(&w.secret)
-        .bind(w.enabled)
-        .bind(&w.description)
-        .bind(i64::try_from(w.delivered_seq).unwrap_or(i64::MAX))
-        .bind(time::encode(&w.created_at))
-        .bind(time::encode(&w.updated_at))
-        .execute(&self.pool)
-        .await?;
+             description = excluded.description, updated_at = excluded.updated_at";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&w.id)
+            .bind(&w.url)
+            .bind(&w.types)
+            .bind(&w.secret)
+            .bind(w.enabled)
+            .bind(&w.description)
+            .bind(i64::try_from(w.delivered_seq).unwrap_or(i64::MAX))
+            .bind(time::encode(&w.created_at))
+            .bind(time::encode(&w.updated_at))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 
     /// Records that webhook `id` is done with every event up to `seq`.
     pub async fn set_webhook_cursor(&self, id: &str, seq: u64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE webhooks SET delivered_seq = $2 WHERE id = $1")
+        let sql = "UPDATE webhooks SET delivered_seq = $2 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(sql)
             .bind(id)
             .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 
     /// Deletes a webhook and its parked deliveries (no error when gone).
     pub async fn delete_webhook(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM webhooks WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM webhooks WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -800,28 +751,28 @@ impl Store {
         &self,
         d: &WebhookDeliveryRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, event_id, event_type, \
-             payload, state, attempts, last_status, last_error, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+        let sql = "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, event_id, \
+             event_type, payload, state, attempts, last_status, last_error, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
              attempts = excluded.attempts, last_status = excluded.last_status, \
-             last_error = excluded.last_error, updated_at = excluded.updated_at",
-        )
-        .bind(&d.id)
-        .bind(&d.webhook_id)
-        .bind(i64::try_from(d.event_seq).unwrap_or(i64::MAX))
-        .bind(&d.event_id)
-        .bind(&d.event_type)
-        .bind(&d.payload)
-        .bind(&d.state)
-        .bind(i64::from(d.attempts))
-        .bind(d.last_status.map(i64::from))
-        .bind(&d.last_error)
-        .bind(time::encode(&d.created_at))
-        .bind(time::encode(&d.updated_at))
-        .execute(&self.pool)
-        .await?;
+             last_error = excluded.last_error, updated_at = excluded.updated_at";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&d.id)
+            .bind(&d.webhook_id)
+            .bind(i64::try_from(d.event_seq).unwrap_or(i64::MAX))
+            .bind(&d.event_id)
+            .bind(&d.event_type)
+            .bind(&d.payload)
+            .bind(&d.state)
+            .bind(i64::from(d.attempts))
+            .bind(d.last_status.map(i64::from))
+            .bind(&d.last_error)
+            .bind(time::encode(&d.created_at))
+            .bind(time::encode(&d.updated_at))
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 
@@ -833,17 +784,19 @@ impl Store {
         before: Option<u64>,
         limit: u32,
     ) -> Result<Vec<WebhookDeliveryRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, webhook_id, event_seq, event_id, event_type, payload, state, attempts, \
-             last_status, last_error, created_at, updated_at FROM webhook_deliveries \
-             WHERE webhook_id = $1 AND event_seq < $2 ORDER BY event_seq DESC, id LIMIT $3",
-        )
-        .bind(webhook_id)
-        .bind(before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)))
-        .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(delivery_from_row).collect()
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+             WHERE webhook_id = $1 AND event_seq < $2 ORDER BY event_seq DESC, id LIMIT $3"
+        );
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(webhook_id)
+                .bind(before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)))
+                .bind(i64::from(limit.min(MAX_LIST_LIMIT)))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(delivery_from_row).collect()
+        })
     }
 
     /// One parked delivery.
@@ -851,70 +804,54 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<WebhookDeliveryRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, webhook_id, event_seq, event_id, event_type, payload, state, attempts, \
-             last_status, last_error, created_at, updated_at FROM webhook_deliveries WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(delivery_from_row).transpose()
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1");
+        on_pool!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(delivery_from_row).transpose()
+        })
     }
 
     /// How many parked deliveries in state `failed` each webhook has.
     pub async fn count_failed_deliveries(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT webhook_id, COUNT(*) AS n FROM webhook_deliveries WHERE state = 'failed' \
-             GROUP BY webhook_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let n: i64 = r.try_get("n")?;
-                Ok((r.try_get("webhook_id")?, u64::try_from(n).unwrap_or(0)))
-            })
-            .collect()
+        let sql = "SELECT webhook_id, COUNT(*) AS n FROM webhook_deliveries \
+                   WHERE state = 'failed' GROUP BY webhook_id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| {
+                    let n = r.int("n")?;
+                    Ok((r.text("webhook_id")?, u64::try_from(n).unwrap_or(0)))
+                })
+                .collect()
+        })
     }
 
     // ----- API tokens -----
 
     /// Every API token (hashes only), by id.
     pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, token_hash, scopes, created_at FROM api_tokens ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let created: String = r.try_get("created_at")?;
-                Ok(ApiTokenRecord {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    token_hash: r.try_get("token_hash")?,
-                    scopes: r.try_get("scopes")?,
-                    created_at: time::decode(&created, "api_tokens", "created_at")?,
-                })
-            })
-            .collect()
+        let sql = "SELECT id, name, token_hash, scopes, created_at FROM api_tokens ORDER BY id";
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter().map(api_token_from_row).collect()
+        })
     }
 
     /// Inserts a token. [`StoreError::Conflict`] if the id or hash is taken.
     pub async fn insert_api_token(&self, t: &ApiTokenRecord) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO api_tokens (id, name, token_hash, scopes, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&t.id)
-        .bind(&t.name)
-        .bind(&t.token_hash)
-        .bind(&t.scopes)
-        .bind(time::encode(&t.created_at))
-        .execute(&self.pool)
-        .await;
+        let sql = "INSERT INTO api_tokens (id, name, token_hash, scopes, created_at) \
+             VALUES ($1, $2, $3, $4, $5)";
+        let result = on_pool!(self, |pool| sqlx::query(sql)
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(&t.token_hash)
+            .bind(&t.scopes)
+            .bind(time::encode(&t.created_at))
+            .execute(pool)
+            .await
+            .map(|_| ()));
         match result {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                 Err(StoreError::Conflict {
                     entity: "api token",
@@ -927,11 +864,7 @@ impl Store {
 
     /// Deletes a token. [`StoreError::NotFound`] if there is none.
     pub async fn delete_api_token(&self, id: &str) -> Result<(), StoreError> {
-        let result = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if result.rows_affected() == 0 {
+        if self.delete_by_id("api_tokens", id).await? == 0 {
             return Err(StoreError::NotFound {
                 entity: "api token",
                 id: id.to_owned(),
@@ -944,169 +877,198 @@ impl Store {
 
     /// The value stored under `key`, or `None`.
     pub async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+        let sql = "SELECT value FROM meta WHERE key = $1";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(sql)
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(value)
+            .fetch_optional(pool)
+            .await?))
     }
 
     /// Stores `value` under `key`, replacing any previous value.
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
+        let sql = "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(key)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map(|_| ())?);
         Ok(())
     }
 }
 
-fn account_from_row(row: &SqliteRow) -> Result<AccountRecord, StoreError> {
+fn account_from_row<R: Columns>(row: &R) -> Result<AccountRecord, StoreError> {
     const T: &str = "accounts";
-    let expires: i64 = row.try_get("expires")?;
-    let max_calls: Option<i64> = row.try_get("max_calls")?;
-    let created_at: String = row.try_get("created_at")?;
-    let updated_at: String = row.try_get("updated_at")?;
+    let corrupt = |column| StoreError::Corrupt { table: T, column };
     Ok(AccountRecord {
-        id: row.try_get("id")?,
-        display_name: row.try_get("display_name")?,
-        user: row.try_get("sip_user")?,
-        domain: row.try_get("domain")?,
-        registrar: row.try_get("registrar")?,
-        secondary_registrar: row.try_get("secondary_registrar")?,
-        outbound_proxy: row.try_get("outbound_proxy")?,
-        auth_user: row.try_get("auth_user")?,
-        password: row.try_get("password")?,
-        transport: row.try_get("transport")?,
-        expires: u32::try_from(expires).map_err(|_| StoreError::Corrupt {
-            table: T,
-            column: "expires",
-        })?,
-        auto_answer: row.try_get("auto_answer")?,
-        enabled: row.try_get("enabled")?,
-        max_calls: max_calls
+        id: row.text("id")?,
+        display_name: row.opt_text("display_name")?,
+        user: row.text("sip_user")?,
+        domain: row.text("domain")?,
+        registrar: row.opt_text("registrar")?,
+        secondary_registrar: row.opt_text("secondary_registrar")?,
+        outbound_proxy: row.opt_text("outbound_proxy")?,
+        auth_user: row.opt_text("auth_user")?,
+        password: row.opt_text("password")?,
+        transport: row.text("transport")?,
+        expires: u32::try_from(row.int("expires")?).map_err(|_| corrupt("expires"))?,
+        auto_answer: row.flag("auto_answer")?,
+        enabled: row.flag("enabled")?,
+        max_calls: row
+            .opt_int("max_calls")?
             .map(u32::try_from)
             .transpose()
-            .map_err(|_| StoreError::Corrupt {
-                table: T,
-                column: "max_calls",
-            })?,
-        created_at: time::decode(&created_at, T, "created_at")?,
-        updated_at: time::decode(&updated_at, T, "updated_at")?,
-        codecs: row.try_get("codecs")?,
-        dtmf_mode: row.try_get("dtmf_mode")?,
-        policy: row.try_get("policy")?,
+            .map_err(|_| corrupt("max_calls"))?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
+        codecs: row.opt_text("codecs")?,
+        dtmf_mode: row.opt_text("dtmf_mode")?,
+        policy: row.opt_text("policy")?,
     })
 }
 
-fn call_from_row(row: &SqliteRow) -> Result<CallRecord, StoreError> {
+fn call_from_row<R: Columns>(row: &R) -> Result<CallRecord, StoreError> {
     const T: &str = "call_records";
-    let sip_status: Option<i64> = row.try_get("sip_status")?;
-    let created_at: String = row.try_get("created_at")?;
-    let answered_at: Option<String> = row.try_get("answered_at")?;
-    let ended_at: Option<String> = row.try_get("ended_at")?;
+    let opt_time = |column| -> Result<Option<DateTime<Utc>>, StoreError> {
+        row.opt_text(column)?
+            .map(|s| time::decode(&s, T, column))
+            .transpose()
+    };
     Ok(CallRecord {
-        id: row.try_get("id")?,
-        account: row.try_get("account")?,
-        direction: row.try_get("direction")?,
-        from_uri: row.try_get("from_uri")?,
-        to_uri: row.try_get("to_uri")?,
-        state: row.try_get("state")?,
-        reason: row.try_get("reason")?,
-        sip_status: sip_status
+        id: row.text("id")?,
+        account: row.text("account")?,
+        direction: row.text("direction")?,
+        from_uri: row.text("from_uri")?,
+        to_uri: row.text("to_uri")?,
+        state: row.text("state")?,
+        reason: row.text("reason")?,
+        sip_status: row
+            .opt_int("sip_status")?
             .map(u16::try_from)
             .transpose()
             .map_err(|_| StoreError::Corrupt {
                 table: T,
                 column: "sip_status",
             })?,
-        sip_reason: row.try_get("sip_reason")?,
-        call_id: row.try_get("call_id")?,
-        created_at: time::decode(&created_at, T, "created_at")?,
-        answered_at: answered_at
-            .map(|s| time::decode(&s, T, "answered_at"))
-            .transpose()?,
-        ended_at: ended_at
-            .map(|s| time::decode(&s, T, "ended_at"))
-            .transpose()?,
-        codec: row.try_get("codec")?,
-        media_stats: row.try_get("media_stats")?,
+        sip_reason: row.opt_text("sip_reason")?,
+        call_id: row.opt_text("call_id")?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        answered_at: opt_time("answered_at")?,
+        ended_at: opt_time("ended_at")?,
+        codec: row.opt_text("codec")?,
+        media_stats: row.opt_text("media_stats")?,
     })
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<EventRecord, StoreError> {
+fn event_from_row<R: Columns>(row: &R) -> Result<EventRecord, StoreError> {
     const T: &str = "events";
-    let seq: i64 = row.try_get("seq")?;
-    let at: String = row.try_get("at")?;
     Ok(EventRecord {
-        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+        seq: u64::try_from(row.int("seq")?).map_err(|_| StoreError::Corrupt {
             table: T,
             column: "seq",
         })?,
-        id: row.try_get("id")?,
-        kind: row.try_get("type")?,
-        at: time::decode(&at, T, "at")?,
-        account: row.try_get("account")?,
-        call_id: row.try_get("call_id")?,
-        data: row.try_get("data")?,
+        id: row.text("id")?,
+        kind: row.text("type")?,
+        at: time::decode(&row.text("at")?, T, "at")?,
+        account: row.opt_text("account")?,
+        call_id: row.opt_text("call_id")?,
+        data: row.text("data")?,
     })
 }
 
-fn delivery_from_row(row: &SqliteRow) -> Result<WebhookDeliveryRecord, StoreError> {
-    const T: &str = "webhook_deliveries";
-    let seq: i64 = row.try_get("event_seq")?;
-    let attempts: i64 = row.try_get("attempts")?;
-    let status: Option<i64> = row.try_get("last_status")?;
-    let created: String = row.try_get("created_at")?;
-    let updated: String = row.try_get("updated_at")?;
-    let corrupt = |column| StoreError::Corrupt { table: T, column };
-    Ok(WebhookDeliveryRecord {
-        id: row.try_get("id")?,
-        webhook_id: row.try_get("webhook_id")?,
-        event_seq: u64::try_from(seq).map_err(|_| corrupt("event_seq"))?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        payload: row.try_get("payload")?,
-        state: row.try_get("state")?,
-        attempts: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
-        last_status: status
-            .map(u16::try_from)
-            .transpose()
-            .map_err(|_| corrupt("last_status"))?,
-        last_error: row.try_get("last_error")?,
-        created_at: time::decode(&created, T, "created_at")?,
-        updated_at: time::decode(&updated, T, "updated_at")?,
-    })
-}
-
-fn recording_from_row(row: &SqliteRow) -> Result<RecordingRecord, StoreError> {
+fn recording_from_row<R: Columns>(row: &R) -> Result<RecordingRecord, StoreError> {
     const T: &str = "recordings";
     let corrupt = |column| StoreError::Corrupt { table: T, column };
-    let sample_rate: i64 = row.try_get("sample_rate")?;
-    let channels: i64 = row.try_get("channels")?;
-    let duration_ms: i64 = row.try_get("duration_ms")?;
-    let bytes: i64 = row.try_get("bytes")?;
-    let started_at: String = row.try_get("started_at")?;
-    let ended_at: Option<String> = row.try_get("ended_at")?;
+    let ended_at = row.opt_text("ended_at")?;
     Ok(RecordingRecord {
-        id: row.try_get("id")?,
-        call_id: row.try_get("call_id")?,
-        account: row.try_get("account")?,
-        state: row.try_get("state")?,
-        mode: row.try_get("mode")?,
-        file: row.try_get("file")?,
-        sample_rate: u32::try_from(sample_rate).map_err(|_| corrupt("sample_rate"))?,
-        channels: u16::try_from(channels).map_err(|_| corrupt("channels"))?,
-        duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("duration_ms"))?,
-        bytes: u64::try_from(bytes).map_err(|_| corrupt("bytes"))?,
-        started_at: time::decode(&started_at, T, "started_at")?,
+        id: row.text("id")?,
+        call_id: row.text("call_id")?,
+        account: row.text("account")?,
+        state: row.text("state")?,
+        mode: row.text("mode")?,
+        file: row.text("file")?,
+        sample_rate: u32::try_from(row.int("sample_rate")?).map_err(|_| corrupt("sample_rate"))?,
+        channels: u16::try_from(row.int("channels")?).map_err(|_| corrupt("channels"))?,
+        duration_ms: u64::try_from(row.int("duration_ms")?).map_err(|_| corrupt("duration_ms"))?,
+        bytes: u64::try_from(row.int("bytes")?).map_err(|_| corrupt("bytes"))?,
+        started_at: time::decode(&row.text("started_at")?, T, "started_at")?,
         ended_at: ended_at
             .map(|s| time::decode(&s, T, "ended_at"))
             .transpose()?,
+    })
+}
+
+fn dtmf_configuration_from_row<R: Columns>(row: &R) -> Result<DtmfConfigurationRecord, StoreError> {
+    const T: &str = "dtmf_configurations";
+    Ok(DtmfConfigurationRecord {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        sequences: row.text("sequences")?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
+    })
+}
+
+fn dtmf_trigger_from_row<R: Columns>(row: &R) -> Result<DtmfTriggerRecord, StoreError> {
+    Ok(DtmfTriggerRecord {
+        id: row.text("id")?,
+        configuration_id: row.text("configuration_id")?,
+        account_id: row.text("account_id")?,
+        created_at: time::decode(&row.text("created_at")?, "dtmf_triggers", "created_at")?,
+    })
+}
+
+fn webhook_from_row<R: Columns>(row: &R) -> Result<WebhookRecord, StoreError> {
+    const T: &str = "webhooks";
+    Ok(WebhookRecord {
+        id: row.text("id")?,
+        url: row.text("url")?,
+        types: row.text("types")?,
+        secret: row.text("secret")?,
+        enabled: row.flag("enabled")?,
+        description: row.opt_text("description")?,
+        delivered_seq: u64::try_from(row.int("delivered_seq")?).map_err(|_| {
+            StoreError::Corrupt {
+                table: T,
+                column: "delivered_seq",
+            }
+        })?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
+    })
+}
+
+fn delivery_from_row<R: Columns>(row: &R) -> Result<WebhookDeliveryRecord, StoreError> {
+    const T: &str = "webhook_deliveries";
+    let corrupt = |column| StoreError::Corrupt { table: T, column };
+    Ok(WebhookDeliveryRecord {
+        id: row.text("id")?,
+        webhook_id: row.text("webhook_id")?,
+        event_seq: u64::try_from(row.int("event_seq")?).map_err(|_| corrupt("event_seq"))?,
+        event_id: row.text("event_id")?,
+        event_type: row.text("event_type")?,
+        payload: row.text("payload")?,
+        state: row.text("state")?,
+        attempts: u32::try_from(row.int("attempts")?).map_err(|_| corrupt("attempts"))?,
+        last_status: row
+            .opt_int("last_status")?
+            .map(u16::try_from)
+            .transpose()
+            .map_err(|_| corrupt("last_status"))?,
+        last_error: row.opt_text("last_error")?,
+        created_at: time::decode(&row.text("created_at")?, T, "created_at")?,
+        updated_at: time::decode(&row.text("updated_at")?, T, "updated_at")?,
+    })
+}
+
+fn api_token_from_row<R: Columns>(row: &R) -> Result<ApiTokenRecord, StoreError> {
+    Ok(ApiTokenRecord {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        token_hash: row.text("token_hash")?,
+        scopes: row.text("scopes")?,
+        created_at: time::decode(&row.text("created_at")?, "api_tokens", "created_at")?,
     })
 }
 
@@ -1114,12 +1076,20 @@ fn recording_from_row(row: &SqliteRow) -> Result<RecordingRecord, StoreError> {
 mod tests {
     use super::*;
 
+    fn sqlite(store: &Store) -> &sqlx::SqlitePool {
+        match &store.pool {
+            Pool::Sqlite(p) => p,
+            Pool::Postgres(_) => panic!("not a SQLite store"),
+        }
+    }
+
     #[tokio::test]
     async fn file_store_uses_wal() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path()).await.unwrap();
+        assert_eq!(store.backend(), Backend::Sqlite);
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&store.pool)
+            .fetch_one(sqlite(&store))
             .await
             .unwrap();
         assert_eq!(mode.to_ascii_lowercase(), "wal");
@@ -1135,7 +1105,7 @@ mod tests {
              VALUES ('bad', 'u', 'd', 'udp', -1, FALSE, TRUE, $1, $1)",
         )
         .bind(time::encode(&Utc::now()))
-        .execute(&store.pool)
+        .execute(sqlite(&store))
         .await
         .unwrap();
         let err = store.get_account("bad").await.unwrap_err();
@@ -1156,7 +1126,7 @@ mod tests {
              reason, sip_status, created_at) \
              VALUES ('c', 'a', 'incoming', 'f', 't', 's', 'r', 70000, 'not a time')",
         )
-        .execute(&store.pool)
+        .execute(sqlite(&store))
         .await
         .unwrap();
         let err = store.get_call_record("c").await.unwrap_err();

@@ -1,5 +1,6 @@
-//! Call record upsert, listing, paging and pruning against an in-memory store.
+//! Call record upsert, listing, paging and pruning, on both backends.
 
+#[macro_use]
 mod common;
 
 use callwire_store::{Store, MAX_LIST_LIMIT};
@@ -10,9 +11,7 @@ fn ids(records: &[callwire_store::CallRecord]) -> Vec<&str> {
     records.iter().map(|r| r.id.as_str()).collect()
 }
 
-#[tokio::test]
-async fn upsert_inserts_then_replaces() {
-    let store = Store::open_memory().await.unwrap();
+async fn upsert_inserts_then_replaces(store: Store) {
     let mut rec = call("c1", 0);
     store.upsert_call_record(&rec).await.unwrap();
     assert_eq!(store.get_call_record("c1").await.unwrap().unwrap(), rec);
@@ -41,9 +40,7 @@ async fn upsert_inserts_then_replaces() {
     assert_eq!(store.get_call_record("c1").await.unwrap().unwrap(), reset);
 }
 
-#[tokio::test]
-async fn list_is_newest_first_with_id_tiebreak() {
-    let store = Store::open_memory().await.unwrap();
+async fn list_is_newest_first_with_id_tiebreak(store: Store) {
     // Inserted out of order; b and c share a timestamp.
     for (id, secs) in [("b", 5), ("a", 1), ("d", 9), ("c", 5)] {
         store.upsert_call_record(&call(id, secs)).await.unwrap();
@@ -57,9 +54,7 @@ async fn list_is_newest_first_with_id_tiebreak() {
     assert!(store.list_call_records(0, None).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn pagination_with_before() {
-    let store = Store::open_memory().await.unwrap();
+async fn pagination_with_before(store: Store) {
     for i in 0..7 {
         store
             .upsert_call_record(&call(&format!("c{i}"), i))
@@ -89,9 +84,7 @@ async fn pagination_with_before() {
     assert_eq!(ids(&page), ["c3", "c2", "c1", "c0"]);
 }
 
-#[tokio::test]
-async fn list_limit_is_capped() {
-    let store = Store::open_memory().await.unwrap();
+async fn list_limit_is_capped(store: Store) {
     let n = i64::from(MAX_LIST_LIMIT) + 5;
     for i in 0..n {
         store
@@ -104,9 +97,7 @@ async fn list_limit_is_capped() {
     assert_eq!(page[0].id, format!("c{:05}", n - 1));
 }
 
-#[tokio::test]
-async fn prune_keeps_the_newest() {
-    let store = Store::open_memory().await.unwrap();
+async fn prune_keeps_the_newest(store: Store) {
     for (id, secs) in [
         ("old", 1),
         ("new", 50),
@@ -126,9 +117,7 @@ async fn prune_keeps_the_newest() {
     assert!(store.list_call_records(10, None).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn batch_upsert_applies_in_order_in_one_transaction() {
-    let store = Store::open_memory().await.unwrap();
+async fn batch_upsert_applies_in_order_in_one_transaction(store: Store) {
     let first = call("b1", 0);
     let mut later = call("b1", 0);
     later.state = "terminated".into();
@@ -148,9 +137,7 @@ async fn batch_upsert_applies_in_order_in_one_transaction() {
     assert_eq!(store.list_call_records(10, None).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn media_stats_survive_later_upserts_without_them() {
-    let store = Store::open_memory().await.unwrap();
+async fn media_stats_survive_later_upserts_without_them(store: Store) {
     let mut rec = call("m", 0);
     rec.codec = Some("PCMA".into());
     store.upsert_call_record(&rec).await.unwrap();
@@ -170,9 +157,7 @@ async fn media_stats_survive_later_upserts_without_them() {
     assert_eq!(store.get_call_record("none").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_batch_keeps_the_last_record_of_each_id() {
-    let store = Store::open_memory().await.unwrap();
+async fn a_batch_keeps_the_last_record_of_each_id(store: Store) {
     let mut batch = Vec::new();
     for i in 0..130 {
         let mut r = call(&format!("b{}", i % 50), i);
@@ -189,9 +174,7 @@ async fn a_batch_keeps_the_last_record_of_each_id() {
     }
 }
 
-#[tokio::test]
-async fn query_filters_and_pages_without_skipping_ties() {
-    let store = Store::open_memory().await.unwrap();
+async fn query_filters_and_pages_without_skipping_ties(store: Store) {
     let mut batch = Vec::new();
     for i in 0..30i64 {
         // Pairs share a timestamp: paging must not skip or repeat them.
@@ -242,3 +225,15 @@ async fn query_filters_and_pages_without_skipping_ties() {
     let got = store.query_call_records(&window, 100).await.unwrap();
     assert_eq!(ids(&got), ["q09", "q07"]);
 }
+
+both_backends!(
+    upsert_inserts_then_replaces,
+    list_is_newest_first_with_id_tiebreak,
+    pagination_with_before,
+    list_limit_is_capped,
+    prune_keeps_the_newest,
+    batch_upsert_applies_in_order_in_one_transaction,
+    media_stats_survive_later_upserts_without_them,
+    a_batch_keeps_the_last_record_of_each_id,
+    query_filters_and_pages_without_skipping_ties,
+);

@@ -1,13 +1,12 @@
 //! DTMF configurations and triggers: upsert, list, delete, restart.
 
+#[macro_use]
 mod common;
 
 use callwire_store::{DtmfConfigurationRecord, DtmfTriggerRecord, Store};
 use common::at;
 
-#[tokio::test]
-async fn configurations_and_triggers_round_trip() {
-    let store = Store::open_memory().await.unwrap();
+async fn configurations_and_triggers_round_trip(store: Store) {
     let mut c = DtmfConfigurationRecord {
         id: "door".into(),
         name: "Door".into(),
@@ -34,3 +33,5 @@ async fn configurations_and_triggers_round_trip() {
     assert!(store.list_dtmf_triggers().await.unwrap().is_empty());
     assert!(store.list_dtmf_configurations().await.unwrap().is_empty());
 }
+
+both_backends!(configurations_and_triggers_round_trip,);

@@ -1,6 +1,7 @@
 //! The event log: append in order, read after a seq, range, pruning by count
 //! and age, duplicates ignored.
 
+#[macro_use]
 mod common;
 
 use callwire_store::{EventRecord, Store};
@@ -18,9 +19,7 @@ fn event(seq: u64, secs: i64) -> EventRecord {
     }
 }
 
-#[tokio::test]
-async fn events_are_read_back_in_order_after_a_seq() {
-    let store = Store::open_memory().await.unwrap();
+async fn events_are_read_back_in_order_after_a_seq(store: Store) {
     assert_eq!(store.event_seq_range().await.unwrap(), None);
     let batch: Vec<_> = (1..=10).map(|s| event(s, s as i64)).collect();
     store.insert_events(&batch).await.unwrap();
@@ -36,9 +35,7 @@ async fn events_are_read_back_in_order_after_a_seq() {
     assert!(store.events_after(10, 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn pruning_keeps_the_newest_by_count_and_age() {
-    let store = Store::open_memory().await.unwrap();
+async fn pruning_keeps_the_newest_by_count_and_age(store: Store) {
     let batch: Vec<_> = (1..=10).map(|s| event(s, s as i64 * 10)).collect();
     store.insert_events(&batch).await.unwrap();
     // Keep 6 by count: 1-4 go.
@@ -49,12 +46,16 @@ async fn pruning_keeps_the_newest_by_count_and_age() {
     assert_eq!(store.event_seq_range().await.unwrap(), Some((8, 10)));
 }
 
-#[tokio::test]
-async fn pruning_spares_events_above_the_floor() {
-    let store = Store::open_memory().await.unwrap();
+async fn pruning_spares_events_above_the_floor(store: Store) {
     let batch: Vec<_> = (1..=10).map(|s| event(s, s as i64 * 10)).collect();
     store.insert_events(&batch).await.unwrap();
     // Count and age would both remove 1-8, but a webhook is done only with 3.
     assert_eq!(store.prune_events(2, at(85), Some(3)).await.unwrap(), 3);
     assert_eq!(store.event_seq_range().await.unwrap(), Some((4, 10)));
 }
+
+both_backends!(
+    events_are_read_back_in_order_after_a_seq,
+    pruning_keeps_the_newest_by_count_and_age,
+    pruning_spares_events_above_the_floor,
+);

@@ -1,14 +1,13 @@
 //! Recording metadata: upsert, get, list with filters and paging, the
 //! unfinished list a restart uses, delete.
 
+#[macro_use]
 mod common;
 
 use callwire_store::{Store, StoreError};
 use common::{at, recording};
 
-#[tokio::test]
-async fn upsert_get_and_update() {
-    let store = Store::open_memory().await.unwrap();
+async fn upsert_get_and_update(store: Store) {
     let mut r = recording("r1", "c1", 0);
     store.upsert_recording(&r).await.unwrap();
     assert_eq!(store.get_recording("r1").await.unwrap(), Some(r.clone()));
@@ -21,9 +20,7 @@ async fn upsert_get_and_update() {
     assert_eq!(store.get_recording("nope").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn list_newest_first_with_call_filter_and_paging() {
-    let store = Store::open_memory().await.unwrap();
+async fn list_newest_first_with_call_filter_and_paging(store: Store) {
     for (i, call) in ["c1", "c2", "c1", "c3"].iter().enumerate() {
         let r = recording(&format!("r{i}"), call, i as i64);
         store.upsert_recording(&r).await.unwrap();
@@ -41,9 +38,7 @@ async fn list_newest_first_with_call_filter_and_paging() {
     assert!(none.is_empty());
 }
 
-#[tokio::test]
-async fn unfinished_lists_recording_and_paused_only() {
-    let store = Store::open_memory().await.unwrap();
+async fn unfinished_lists_recording_and_paused_only(store: Store) {
     let mut a = recording("a", "c", 0);
     let mut b = recording("b", "c", 1);
     let c = recording("c", "c", 2);
@@ -62,9 +57,7 @@ async fn unfinished_lists_recording_and_paused_only() {
     assert_eq!(ids, ["b", "c"]);
 }
 
-#[tokio::test]
-async fn delete_then_not_found() {
-    let store = Store::open_memory().await.unwrap();
+async fn delete_then_not_found(store: Store) {
     store
         .upsert_recording(&recording("r", "c", 0))
         .await
@@ -83,3 +76,10 @@ async fn delete_then_not_found() {
         "{err:?}"
     );
 }
+
+both_backends!(
+    upsert_get_and_update,
+    list_newest_first_with_call_filter_and_paging,
+    unfinished_lists_recording_and_paused_only,
+    delete_then_not_found,
+);

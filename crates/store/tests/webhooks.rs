@@ -2,6 +2,7 @@
 //! trips, cursor updates that settings changes keep, deletes that take the
 //! deliveries along.
 
+#[macro_use]
 mod common;
 
 use callwire_store::{ApiTokenRecord, Store, StoreError, WebhookDeliveryRecord, WebhookRecord};
@@ -38,9 +39,7 @@ fn delivery(id: &str, webhook: &str, seq: u64) -> WebhookDeliveryRecord {
     }
 }
 
-#[tokio::test]
-async fn webhook_settings_and_cursor_round_trip() {
-    let store = Store::open_memory().await.unwrap();
+async fn webhook_settings_and_cursor_round_trip(store: Store) {
     let mut w = webhook("w1");
     store.upsert_webhook(&w).await.unwrap();
     assert_eq!(store.list_webhooks().await.unwrap(), vec![w.clone()]);
@@ -63,9 +62,7 @@ async fn webhook_settings_and_cursor_round_trip() {
     assert!(!format!("{:?}", got[0]).contains("c2VjcmV0"));
 }
 
-#[tokio::test]
-async fn deliveries_page_newest_first_and_go_with_their_webhook() {
-    let store = Store::open_memory().await.unwrap();
+async fn deliveries_page_newest_first_and_go_with_their_webhook(store: Store) {
     store.upsert_webhook(&webhook("w1")).await.unwrap();
     store.upsert_webhook(&webhook("w2")).await.unwrap();
     for seq in 1..=5 {
@@ -113,9 +110,7 @@ async fn deliveries_page_newest_first_and_go_with_their_webhook() {
     assert_eq!(store.list_webhooks().await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn tokens_round_trip_and_hashes_are_unique() {
-    let store = Store::open_memory().await.unwrap();
+async fn tokens_round_trip_and_hashes_are_unique(store: Store) {
     let t = ApiTokenRecord {
         id: "t1".into(),
         name: "dashboard".into(),
@@ -137,3 +132,9 @@ async fn tokens_round_trip_and_hashes_are_unique() {
         Err(StoreError::NotFound { .. })
     ));
 }
+
+both_backends!(
+    webhook_settings_and_cursor_round_trip,
+    deliveries_page_newest_first_and_go_with_their_webhook,
+    tokens_round_trip_and_hashes_are_unique,
+);

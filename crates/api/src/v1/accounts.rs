@@ -83,7 +83,18 @@ pub(super) async fn patch(
         return Err(ApiError::Internal);
     };
     for (k, v) in patch {
-        merged.insert(k, v);
+        match (k.as_str(), v, merged.get_mut(&k)) {
+            // `policy` is patched field by field; null resets it.
+            ("policy", Value::Object(fields), Some(Value::Object(current))) => {
+                current.extend(fields);
+            }
+            ("policy", Value::Null, _) => {
+                merged.remove("policy");
+            }
+            (_, v, _) => {
+                merged.insert(k, v);
+            }
+        }
     }
     let settings = settings_from(merged)?;
     Ok(axum::Json(

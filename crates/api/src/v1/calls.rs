@@ -1,4 +1,5 @@
-//! `/v1/calls`: place, list, read, answer, reject and hang up calls.
+//! `/v1/calls`: place, list, read, progress (early media), answer, reject and
+//! hang up calls.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,10 +27,20 @@ pub(super) struct NewCall {
     headers: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     max_duration_secs: Option<u32>,
+    /// Queue the INVITE until the account is registered, this long at most.
+    #[serde(default)]
+    wait_for_registration_secs: Option<u32>,
+    /// Start media on a 18x with SDP (default true).
+    #[serde(default = "yes")]
+    early_media: bool,
 }
 
 fn default_account() -> String {
     "default".into()
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -79,6 +90,8 @@ pub(super) async fn create(
         caller_user: body.caller_user,
         headers: body.headers.into_iter().collect(),
         max_duration_secs: body.max_duration_secs,
+        wait_for_registration_secs: body.wait_for_registration_secs,
+        refuse_early_media: !body.early_media,
     };
     let view = state.engine.place_call(call).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
@@ -96,6 +109,13 @@ pub(super) async fn answer(
     Path(id): Path<String>,
 ) -> Result<axum::Json<CallView>, ApiError> {
     Ok(axum::Json(state.engine.answer(&id).await?))
+}
+
+pub(super) async fn progress(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CallView>, ApiError> {
+    Ok(axum::Json(state.engine.progress(&id).await?))
 }
 
 pub(super) async fn reject(

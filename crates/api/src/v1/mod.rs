@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/calls", get(calls::list).post(calls::create))
         .route("/v1/calls/{id}", get(calls::get))
         .route("/v1/calls/{id}/answer", post(calls::answer))
+        .route("/v1/calls/{id}/progress", post(calls::progress))
         .route("/v1/calls/{id}/reject", post(calls::reject))
         .route("/v1/calls/{id}/hangup", post(calls::hangup))
         .route("/v1/calls/{id}/transfer", post(transfer::transfer))

@@ -495,3 +495,179 @@ async fn delete_then_gone() {
         StatusCode::CREATED
     );
 }
+
+/// The call policy a new account gets.
+fn default_policy() -> Value {
+    json!({
+        "allow": [],
+        "deny": [],
+        "answer_delay_ms": 0,
+        "max_duration_secs": null,
+        "refer": "accept"
+    })
+}
+
+#[tokio::test]
+async fn policy_is_created_read_and_defaulted() {
+    let api = Api::start().await;
+    let policy = json!({
+        "allow": ["*@pbx.example.com", "10??@10.0.0.*"],
+        "deny": ["900*@*"],
+        "answer_delay_ms": 1500,
+        "max_duration_secs": 3600,
+        "refer": "reject"
+    });
+    let r = api
+        .json(
+            Method::POST,
+            "/v1/accounts",
+            &json!({"id": "p", "user": "p", "domain": "example.com", "policy": policy}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_account_shape(&v);
+    assert_eq!(v["policy"], policy);
+    assert_eq!(api.get("/v1/accounts/p").await.json()["policy"], policy);
+    // Absent, or given in part: the rest takes the defaults.
+    let plain = api
+        .json(
+            Method::POST,
+            "/v1/accounts",
+            &json!({"id": "q", "user": "q", "domain": "example.com"}),
+        )
+        .await
+        .json();
+    assert_eq!(plain["policy"], default_policy());
+    assert_eq!(
+        api.get("/v1/accounts/default").await.json()["policy"],
+        default_policy()
+    );
+    let partial = api
+        .json(
+            Method::POST,
+            "/v1/accounts",
+            &json!({"id": "r", "user": "r", "domain": "example.com",
+                    "policy": {"answer_delay_ms": 250}}),
+        )
+        .await
+        .json();
+    let mut want = default_policy();
+    want["answer_delay_ms"] = json!(250);
+    assert_eq!(partial["policy"], want);
+}
+
+#[tokio::test]
+async fn policy_is_patched_field_by_field_and_reset_by_null() {
+    let api = Api::start().await;
+    let path = "/v1/accounts/default";
+    let r = api
+        .json(
+            Method::PATCH,
+            path,
+            &json!({"policy": {"deny": ["spam@*"], "answer_delay_ms": 800}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut want = default_policy();
+    want["deny"] = json!(["spam@*"]);
+    want["answer_delay_ms"] = json!(800);
+    assert_eq!(r.json()["policy"], want);
+    // Another field: the earlier ones stay.
+    let v = api
+        .json(
+            Method::PATCH,
+            path,
+            &json!({"policy": {"max_duration_secs": 60}}),
+        )
+        .await
+        .json();
+    want["max_duration_secs"] = json!(60);
+    assert_eq!(v["policy"], want);
+    // null clears one optional field, and the whole policy.
+    let v = api
+        .json(
+            Method::PATCH,
+            path,
+            &json!({"policy": {"max_duration_secs": null}}),
+        )
+        .await
+        .json();
+    want["max_duration_secs"] = Value::Null;
+    assert_eq!(v["policy"], want);
+    assert_eq!(api.get(path).await.json()["policy"], want);
+    let v = api
+        .json(Method::PATCH, path, &json!({"policy": null}))
+        .await
+        .json();
+    assert_eq!(v["policy"], default_policy());
+    // A bad patch changes nothing.
+    let r = api
+        .json(
+            Method::PATCH,
+            path,
+            &json!({"policy": {"answer_delay_ms": 60001}}),
+        )
+        .await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(api.get(path).await.json()["policy"], default_policy());
+}
+
+#[tokio::test]
+async fn bad_policies_are_refused_with_the_field_named() {
+    let api = Api::start().await;
+    let many: Vec<String> = (0..33).map(|i| format!("u{i}@*")).collect();
+    let cases = [
+        (json!({"answer_delay_ms": 60001}), "answer_delay_ms"),
+        (json!({"answer_delay_ms": -1}), "-1"),
+        (json!({"max_duration_secs": 0}), "max_duration_secs"),
+        (json!({"max_duration_secs": 86401}), "max_duration_secs"),
+        (json!({"allow": ["has space@x"]}), "pattern"),
+        (json!({"deny": [""]}), "pattern"),
+        (json!({"deny": ["x".repeat(257)]}), "pattern"),
+        (json!({"allow": many}), "32 patterns"),
+        (json!({"allow": "*@x"}), "sequence"),
+        (json!({"refer": "maybe"}), "maybe"),
+        (json!({"bogus": 1}), "bogus"),
+        (json!("deny-all"), "deny-all"),
+    ];
+    for (policy, needle) in cases {
+        let body = json!({"id": "bad", "user": "u", "domain": "example.com", "policy": policy});
+        let r = api.json(Method::POST, "/v1/accounts", &body).await;
+        assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
+        let message = r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(
+            message.contains(needle),
+            "{policy}: {message:?} lacks {needle:?}"
+        );
+        let r = api
+            .json(
+                Method::PATCH,
+                "/v1/accounts/default",
+                &json!({"policy": policy}),
+            )
+            .await;
+        assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
+    }
+    assert_eq!(
+        api.get("/v1/accounts/bad").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let max: Vec<String> = (0..32).map(|i| format!("u{i}@*")).collect();
+    let r = api
+        .json(
+            Method::PATCH,
+            "/v1/accounts/default",
+            &json!({"policy": {"allow": max, "deny": ["x".repeat(256)], "answer_delay_ms": 60000, "max_duration_secs": 86400}}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the limits themselves are fine: {}",
+        r.text()
+    );
+}

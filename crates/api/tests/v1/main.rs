@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod call_policy;
 mod call_records;
 mod calls;
 mod dtmf;

@@ -42,13 +42,18 @@ impl Kamailio {
     /// Writes the config, starts Kamailio in the foreground and waits until
     /// its ctl socket answers and it replies 200 to OPTIONS (15 s at most).
     pub fn start() -> Kamailio {
+        Kamailio::start_on(free_port())
+    }
+
+    /// Like [`Kamailio::start`] on a given port (e.g. one a client was
+    /// pointed at before the registrar came up).
+    pub fn start_on(port: u16) -> Kamailio {
         let kamailio = require_tool("kamailio");
         let kamcmd = require_tool("kamcmd");
         let dir = tempfile::Builder::new()
             .prefix("kamailio-")
             .tempdir()
             .expect("temp dir");
-        let port = free_port();
         let template_path = workspace_root().join("tests/kamailio/kamailio.cfg.tmpl");
         let template = fs::read_to_string(&template_path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", template_path.display()));

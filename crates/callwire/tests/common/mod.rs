@@ -266,6 +266,8 @@ pub struct CallwireOpts {
     pub env: Vec<(String, String)>,
     /// IP address the SIP and HTTP sockets bind (default 127.0.0.1).
     pub bind_ip: Option<String>,
+    /// Extra `callwire serve` arguments, after the harness's own.
+    pub args: Vec<String>,
 }
 
 impl CallwireOpts {
@@ -345,6 +347,7 @@ impl Callwire {
             "--sip".into(),
             sip_addr.clone(),
         ];
+        let args = [args, opts.args.clone()].concat();
         let child = spawn_service(&bin, &args, &opts.env, &log_path);
         let client = reqwest::blocking::Client::builder()
             .no_proxy()
@@ -619,6 +622,7 @@ fn spawn_service(bin: &Path, args: &[String], env: &[(String, String)], log_path
         .env_remove("CALLWIRE_DATA_DIR")
         .env_remove("CALLWIRE_HTTP")
         .env_remove("CALLWIRE_SIP")
+        .env_remove("CALLWIRE_DATABASE")
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err));

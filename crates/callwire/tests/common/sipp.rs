@@ -254,6 +254,7 @@ impl Sipp {
             thread::sleep(Duration::from_millis(50));
         };
         let stats = read_stats(&self.stat_path);
+        let rtt = read_rtt(self.dir.path());
         SippResult {
             exit_code: status.and_then(|s| s.code()),
             timed_out,
@@ -266,6 +267,7 @@ impl Sipp {
             },
             screen: tail_file(&self.screen_path, 40),
             elapsed: self.started.elapsed(),
+            rtt,
         }
     }
 }
@@ -333,6 +335,30 @@ fn read_stats(path: &Path) -> SippStats {
     }
 }
 
+/// The response times SIPp measured (`start_rtd`/`rtd` in a scenario, run
+/// with `-trace_rtt -rtt_freq 1`): (rtd name, milliseconds), in order.
+fn read_rtt(dir: &Path) -> Vec<(String, f64)> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().ends_with("_rtt.csv") {
+            continue;
+        }
+        let text = fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split(';').collect();
+            if let (Some(ms), Some(name)) =
+                (cols.get(1).and_then(|v| v.trim().parse().ok()), cols.get(2))
+            {
+                out.push((name.trim().to_string(), ms));
+            }
+        }
+    }
+    out
+}
+
 /// Outcome of one SIPp run.
 #[derive(Debug, Clone)]
 pub struct SippResult {
@@ -345,6 +371,8 @@ pub struct SippResult {
     pub errors: String,
     pub screen: String,
     pub elapsed: Duration,
+    /// Response times the scenario measured (see `read_rtt`).
+    pub rtt: Vec<(String, f64)>,
 }
 
 impl SippResult {

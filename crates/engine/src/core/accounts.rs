@@ -233,6 +233,14 @@ impl Core {
         if registration_changed {
             self.stop_registration(id, now);
             self.start_registration(id, now);
+            if self
+                .accounts
+                .get(id)
+                .is_some_and(|a| a.settings.registrar.is_none())
+            {
+                // Nothing to register with any more: waiting calls go now.
+                self.release_waiting_calls(id, now);
+            }
         }
         self.account(id).map(Account::view)
     }

@@ -6,12 +6,14 @@ use crate::model::event::{kind, Event};
 
 use super::{Core, Output};
 
-/// What was last published about a call: its state and hold flags.
+/// What was last published about a call: its state, hold flags and whether
+/// it waits for its account's registration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CallMark {
     pub state: CallState,
     pub on_hold: bool,
     pub remote_hold: bool,
+    pub waiting: bool,
 }
 
 impl Core {
@@ -39,7 +41,8 @@ impl Core {
     }
 
     /// Publishes what changed about a call since its last event: created,
-    /// ringing, answered, ended, another state change, hold.
+    /// ringing, answered, ended, another state change (including the INVITE
+    /// of a call that waited for registration going out), hold.
     pub(crate) fn call_changed(&mut self, id: &str) {
         let Some(call) = self.calls.get(id) else {
             return;
@@ -66,6 +69,8 @@ impl Core {
                 CallState::Terminated => kinds.push(kind::CALL_ENDED),
                 CallState::Terminating => kinds.push(kind::CALL_STATE_CHANGED),
             }
+        } else if before.is_some_and(|b| b.waiting != now.waiting) {
+            kinds.push(kind::CALL_STATE_CHANGED);
         }
         if before.is_some_and(|b| (b.on_hold, b.remote_hold) != (now.on_hold, now.remote_hold)) {
             kinds.push(kind::CALL_HOLD_CHANGED);

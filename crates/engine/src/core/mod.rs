@@ -96,6 +96,11 @@ pub(crate) enum Command {
         id: String,
         reply: Reply<CallView>,
     },
+    /// 183 Session Progress with our SDP: early media on an incoming call.
+    Progress {
+        id: String,
+        reply: Reply<CallView>,
+    },
     Reject {
         id: String,
         code: u16,
@@ -286,6 +291,10 @@ pub(crate) enum CoreTimer {
     Transfer(String),
     /// A call an attended transfer replaced is still up: hang it up.
     TransferCleanup(String),
+    /// An auto-answer account's `policy.answer_delay_ms` passed: answer.
+    AnswerDelay(String),
+    /// A call waiting for its account's registration waited too long.
+    RegistrationWait(String),
 }
 
 /// The core's state.
@@ -447,6 +456,8 @@ impl Core {
                 CoreTimer::MaxDuration(id) => self.on_max_duration(&id, now),
                 CoreTimer::Transfer(id) => self.on_transfer_timeout(&id, now),
                 CoreTimer::TransferCleanup(id) => self.on_transfer_cleanup(&id, now),
+                CoreTimer::AnswerDelay(id) => self.on_answer_delay(&id, now),
+                CoreTimer::RegistrationWait(id) => self.on_registration_wait_timeout(&id, now),
             }
             self.drain_tx(now);
         }
@@ -809,6 +820,9 @@ impl Core {
             }
             Command::Answer { id, reply } => {
                 let _ = reply.send(self.answer(&id, now));
+            }
+            Command::Progress { id, reply } => {
+                let _ = reply.send(self.progress(&id, now));
             }
             Command::Reject { id, code, reply } => {
                 let _ = reply.send(self.reject(&id, code, now));

@@ -302,6 +302,7 @@ impl Core {
             changed = true;
         }
         let deadline = reg.machine.poll_timeout();
+        let registered = reg.view.state == RegistrationState::Registered;
         let quiet_delete = reg.delete_when_quiet || self.retiring.contains_key(id);
         self.clear_timer(&CoreTimer::Registration(id.to_owned()));
         if let Some(at) = deadline {
@@ -312,6 +313,9 @@ impl Core {
         }
         if changed && self.accounts.contains_key(id) {
             self.account_event(id, crate::model::event::kind::ACCOUNT_REGISTRATION_CHANGED);
+            if registered {
+                self.release_waiting_calls(id, now);
+            }
         }
     }
 

@@ -1359,3 +1359,8 @@ fn a_bound_dtmf_sequence_emits_its_event() {
         .delete_dtmf_configuration("door")
         .expect("configuration deleted");
 }
+
+// Account call policies, calls waiting for registration, early media.
+mod early_media;
+mod policy;
+mod waiting;

@@ -159,6 +159,18 @@ impl CallPolicy {
         self.allow.is_empty() || self.allow.iter().any(hit)
     }
 
+    /// `Forbidden`, naming `account` and the callee, when this policy does
+    /// not let `account` call `callee`.
+    pub(crate) fn check_callee(&self, account: &str, callee: &str) -> Result<(), EngineError> {
+        if self.permits(callee) {
+            return Ok(());
+        }
+        Err(EngineError::Forbidden(format!(
+            "account {account}'s call policy does not allow calls to {}",
+            remote_party(callee)
+        )))
+    }
+
     fn validate(&self) -> Result<(), EngineError> {
         let bad = |m: &str| Err(EngineError::InvalidArgument(m.into()));
         for list in [&self.allow, &self.deny] {

@@ -82,6 +82,9 @@ pub enum Reason {
     Transferred,
     /// An INVITE with Replaces took the call's place.
     Replaced,
+    /// The call waited for its account's registration (`wait_for_registration_secs`)
+    /// and the registration did not complete in time; no INVITE was sent.
+    RegistrationTimeout,
 }
 
 impl Reason {
@@ -99,6 +102,7 @@ impl Reason {
             Reason::MediaTimeout => "MediaTimeout",
             Reason::Transferred => "Transferred",
             Reason::Replaced => "Replaced",
+            Reason::RegistrationTimeout => "RegistrationTimeout",
         }
     }
 
@@ -166,6 +170,11 @@ pub struct CallView {
     pub transferred_from: Option<String>,
     /// The call this call replaced (an INVITE with Replaces).
     pub replaces: Option<String>,
+    /// Media started before the answer: a 18x with SDP (outgoing) or our 183
+    /// Session Progress (incoming). Stays true once set.
+    pub early_media: bool,
+    /// The INVITE waits for the account's registration (`wait_for_registration_secs`).
+    pub waiting_for_registration: bool,
 }
 
 /// One received DTMF digit.

@@ -12,6 +12,9 @@ pub mod kind {
     pub const CALL_CREATED: &str = "call.created";
     /// The call rings.
     pub const CALL_RINGING: &str = "call.ringing";
+    /// Media started before the answer, or its early SDP changed (`detail`:
+    /// `remote_rtp` and `codec`).
+    pub const CALL_EARLY_MEDIA: &str = "call.early_media";
     /// The call was answered.
     pub const CALL_ANSWERED: &str = "call.answered";
     /// Another state change (hang-up under way, …).

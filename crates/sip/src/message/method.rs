@@ -97,6 +97,8 @@ impl StatusCode {
     pub const TRYING: StatusCode = StatusCode(100);
     /// 180 Ringing
     pub const RINGING: StatusCode = StatusCode(180);
+    /// 183 Session Progress
+    pub const SESSION_PROGRESS: StatusCode = StatusCode(183);
     /// 200 OK
     pub const OK: StatusCode = StatusCode(200);
     /// 202 Accepted (RFC 3515: a REFER was accepted)

@@ -1,8 +1,99 @@
-//! Record builders shared by the integration tests.
+//! Shared by the integration tests: record builders, and the two backends
+//! every store test runs against (`both_backends!`).
 #![allow(dead_code)]
 
-use callwire_store::{AccountRecord, CallRecord, RecordingRecord};
+pub mod pg;
+
+use callwire_store::{AccountRecord, CallRecord, RecordingRecord, Store};
 use chrono::{DateTime, Duration, TimeZone, Utc};
+
+/// Instantiates each listed `async fn(Store)` twice: `sqlite::<name>` on a
+/// fresh in-memory SQLite store and `postgres::<name>` on a fresh database of
+/// the process's PostgreSQL cluster. With `db:` instead, each listed
+/// `async fn(TestDb)` gets a database it can open, close and reopen (a SQLite
+/// file in a temp dir, or a PostgreSQL database).
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(callwire_store::Store::open_memory().await.unwrap()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if crate::common::pg::skipped() {
+                        return;
+                    }
+                    let db = crate::common::TestDb::postgres();
+                    super::$name(db.open().await).await;
+                }
+            )*
+        }
+    };
+    (db: $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::common::TestDb::sqlite_file()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if crate::common::pg::skipped() {
+                        return;
+                    }
+                    super::$name(crate::common::TestDb::postgres()).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A database a test may open several times: a SQLite file in a temp dir
+/// (deleted on drop) or a fresh PostgreSQL database.
+pub struct TestDb {
+    /// The URL [`Store::connect`] takes.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// `sqlite:<tmp>/data/callwire.db` (the directory does not exist yet).
+    pub fn sqlite_file() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite:{}",
+            dir.path().join("data").join("callwire.db").display()
+        );
+        TestDb {
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new database on the process's PostgreSQL cluster.
+    pub fn postgres() -> TestDb {
+        TestDb {
+            url: pg::new_database(),
+            _dir: None,
+        }
+    }
+
+    /// Connects (migrating) to the database.
+    pub async fn open(&self) -> Store {
+        Store::connect(&self.url).await.unwrap()
+    }
+}
 
 /// A fixed instant plus `secs` seconds, so tests never read the clock.
 pub fn at(secs: i64) -> DateTime<Utc> {

@@ -1,5 +1,6 @@
-//! Incoming calls (UAS): the INVITE, 100/180, answer (API or auto-answer) with
-//! 2xx retransmission until the ACK, CANCEL, and the answer timeout.
+//! Incoming calls (UAS): the INVITE (refused by the account's policy with
+//! 403), 100/180, answer (API or auto-answer, after the policy's answer delay)
+//! with 2xx retransmission until the ACK, CANCEL, and the answer timeout.
 
 use super::*;
 
@@ -45,6 +46,10 @@ impl Core {
         let settings = account.settings().clone();
         if !settings.enabled {
             return reject(self, StatusCode::TEMPORARILY_UNAVAILABLE, None, false);
+        }
+        if !settings.policy.permits(&req.head.from.uri.to_string()) {
+            reject(self, StatusCode::FORBIDDEN, None, false);
+            return self.record_denied_call(&req, &account_id);
         }
         if settings
             .max_calls
@@ -119,7 +124,7 @@ impl Core {
             );
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let call = Call::new(
+        let mut call = Call::new(
             id.clone(),
             account_id,
             req.head.from.uri.to_string(),
@@ -137,6 +142,7 @@ impl Core {
                 answered: false,
             })),
         );
+        call.max_duration = policy::max_duration(settings.policy.max_duration_secs, None);
         self.by_dialog.insert(dialog_id.clone(), id.clone());
         self.by_server_tx.insert(tx, id.clone());
         self.insert_call(call);
@@ -158,9 +164,14 @@ impl Core {
             c.state = CallState::Ringing;
         }
         tracing::debug!(call = %id, from = %req.head.from.uri, "incoming call");
-        if settings.auto_answer {
+        let delay = Duration::from_millis(settings.policy.answer_delay_ms.into());
+        if settings.auto_answer && delay.is_zero() {
             // Answering saves the record; one write instead of two.
             self.answer_incoming(&id, now);
+        } else if settings.auto_answer {
+            // Ring for the account's answer delay first.
+            self.save(&id);
+            self.set_timer(now + delay, CoreTimer::AnswerDelay(id));
         } else {
             self.save(&id);
             self.set_timer(
@@ -199,7 +210,12 @@ impl Core {
         call.state = CallState::Active;
         call.reason = Reason::AcceptedByDevice;
         call.answered_at = Some(Self::now_utc());
+        let max_duration = call.max_duration;
         self.clear_timer(&CoreTimer::AnswerTimeout(id.to_owned()));
+        self.clear_timer(&CoreTimer::AnswerDelay(id.to_owned()));
+        if let Some(max) = max_duration {
+            self.set_timer(now + max, CoreTimer::MaxDuration(id.to_owned()));
+        }
         self.respond(tx, ok, now);
         if let Some(at) = deadline {
             self.set_timer(at, CoreTimer::Responder(id.to_owned()));

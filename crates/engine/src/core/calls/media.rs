@@ -145,7 +145,7 @@ impl Core {
     }
 
     /// Records a new offer/answer outcome; the media task gets it once the
-    /// call is answered.
+    /// call is answered or has early media.
     pub(super) fn set_negotiated(&mut self, id: &str, neg: Negotiated) {
         let Some(call) = self.calls.get_mut(id) else {
             return;
@@ -153,7 +153,7 @@ impl Core {
         call.codec = Some(neg.codec.name.to_string());
         call.remote_rtp = Some(neg.remote_addr);
         call.media.negotiated = Some(neg);
-        if call.state == CallState::Active {
+        if call.state == CallState::Active || call.early_media {
             self.push_stream(id);
         }
         // A re-offer may have put the call on hold or taken it off.
@@ -309,9 +309,27 @@ impl Core {
         Ok(call)
     }
 
+    /// The call `id` if its media runs: answered, or ringing with early
+    /// media; 404 or 409 otherwise.
+    pub(super) fn media_call(&self, id: &str) -> Result<&Call, EngineError> {
+        let call = self
+            .calls
+            .get(id)
+            .ok_or_else(|| self.not_found_or_ended(id))?;
+        let early =
+            call.early_media && matches!(call.state, CallState::Calling | CallState::Ringing);
+        if call.state != CallState::Active && !early {
+            return Err(EngineError::Conflict(format!(
+                "call {id} is {} without early media, not active",
+                call.state.as_str()
+            )));
+        }
+        Ok(call)
+    }
+
     /// `POST /v1/calls/{id}/play`.
     pub(crate) fn play(&mut self, id: &str, req: PlayRequest) -> Result<CallView, EngineError> {
-        self.active_call(id)?;
+        self.media_call(id)?;
         self.playback_seq += 1;
         let pid = self.playback_seq;
         if let Some(call) = self.calls.get_mut(id) {
@@ -330,7 +348,7 @@ impl Core {
 
     /// `POST /v1/calls/{id}/play/stop`.
     pub(crate) fn stop_play(&mut self, id: &str) -> Result<CallView, EngineError> {
-        self.active_call(id)?;
+        self.media_call(id)?;
         if let Some(call) = self.calls.get_mut(id) {
             call.media.playback = None;
         }
@@ -346,7 +364,7 @@ impl Core {
         how: DtmfSend,
         now: Instant,
     ) -> Result<CallView, EngineError> {
-        let call = self.active_call(id)?;
+        let call = self.media_call(id)?;
         callwire_media::dtmf::parse_send_sequence(digits)
             .map_err(|e| EngineError::InvalidArgument(format!("digits: {e}")))?;
         let mode = match how {
@@ -363,6 +381,11 @@ impl Core {
             .as_ref()
             .and_then(|n| n.telephone_event_pt);
         match mode {
+            DtmfMode::Info if call.state != CallState::Active => {
+                return Err(EngineError::Conflict(format!(
+                    "call {id} is not answered: DTMF by SIP INFO needs an answered call"
+                )))
+            }
             DtmfMode::Info => self.send_info_dtmf(id, digits, now)?,
             DtmfMode::Rfc4733 if te.is_none() && how == DtmfSend::Account => {
                 // The account asks for RFC 4733 but the peer has no telephone-event.
@@ -403,7 +426,7 @@ impl Core {
         id: &str,
         action: RecordingAction,
     ) -> Result<(CallView, Option<String>), EngineError> {
-        let call = self.active_call(id)?;
+        let call = self.media_call(id)?;
         let account = call.account.clone();
         let running = call.media.recording.clone();
         let made = call.media.recordings.len();

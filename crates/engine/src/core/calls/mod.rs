@@ -8,12 +8,15 @@
 //! from (the next hop we already talk to). No DNS happens inside a dialog.
 
 mod control;
+mod early;
 mod hold;
 mod in_dialog;
 mod incoming;
 mod media;
 mod outgoing;
+mod policy;
 pub(crate) mod transfer;
+mod waiting;
 
 pub use media::{DtmfSend, PlayRequest};
 
@@ -62,7 +65,11 @@ pub(crate) struct IncomingLeg {
 
 /// The SIP side of an outgoing call.
 pub(crate) struct OutgoingLeg {
-    tx: ClientTxId,
+    /// The INVITE's transaction; `None` while the call waits for its
+    /// account's registration (nothing sent yet).
+    tx: Option<ClientTxId>,
+    /// The ring timeout, armed when the INVITE goes out.
+    ring: Duration,
     invite: Request,
     peer: Target,
     dialog: Option<DialogId>,
@@ -73,6 +80,10 @@ pub(crate) struct OutgoingLeg {
     offer: SessionDescription,
     auth: AuthState,
     digest: DigestClient,
+    /// Start media on a 18x with SDP (`PlaceCall::refuse_early_media` unset).
+    accept_early: bool,
+    /// The answer a 18x carried: the answer of the call when the 2xx has none.
+    early_answer: Option<callwire_media::sdp::Negotiated>,
 }
 
 pub(crate) enum Leg {
@@ -115,6 +126,8 @@ pub(crate) struct Call {
     transfer: Option<transfer::Transfer>,
     /// How a transfer made this call, if one did.
     origin: Option<transfer::Origin>,
+    /// Media runs before the answer (see [`CallView::early_media`]).
+    early_media: bool,
 }
 
 impl Call {
@@ -155,6 +168,7 @@ impl Call {
             max_duration: None,
             transfer: None,
             origin: None,
+            early_media: false,
         }
     }
 
@@ -184,7 +198,13 @@ impl Call {
             state: self.state,
             on_hold: self.media.on_hold,
             remote_hold: self.media.remote_hold(),
+            waiting: self.is_waiting(),
         }
+    }
+
+    /// The call waits for its account's registration: no INVITE sent yet.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(&self.leg, Leg::Outgoing(l) if l.tx.is_none()) && !self.state.is_ended()
     }
 
     pub(crate) fn set_mark(&mut self, mark: crate::core::events::CallMark) {
@@ -221,6 +241,8 @@ impl Call {
                 .as_ref()
                 .and_then(transfer::Origin::transferred_from),
             replaces: self.origin.as_ref().and_then(transfer::Origin::replaces),
+            early_media: self.early_media,
+            waiting_for_registration: self.is_waiting(),
         }
     }
 
@@ -284,6 +306,7 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
         "MediaTimeout" => Reason::MediaTimeout,
         "Transferred" => Reason::Transferred,
         "Replaced" => Reason::Replaced,
+        "RegistrationTimeout" => Reason::RegistrationTimeout,
         _ => Reason::Terminated,
     };
     CallView {
@@ -315,6 +338,8 @@ pub(crate) fn view_from_record(r: CallRecord) -> CallView {
         transfer: None,
         transferred_from: None,
         replaces: None,
+        early_media: false,
+        waiting_for_registration: false,
     }
 }
 
@@ -496,7 +521,7 @@ impl Core {
         call.info_dtmf.clear();
         // An INVITE we cancelled may still be answered: keep the call a while so a
         // late 2xx gets its ACK and BYE. Every other call leaves the table now.
-        let linger = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && call.answered_at.is_none());
+        let linger = matches!(&call.leg, Leg::Outgoing(l) if l.cancel.is_some() && l.tx.is_some() && call.answered_at.is_none());
         let account = call.account.clone();
         self.live_calls = self.live_calls.saturating_sub(1);
         if let Some(n) = self.live_per_account.get_mut(&account) {
@@ -513,6 +538,8 @@ impl Core {
             CoreTimer::Guard(id.into()),
             CoreTimer::MaxDuration(id.into()),
             CoreTimer::Transfer(id.into()),
+            CoreTimer::AnswerDelay(id.into()),
+            CoreTimer::RegistrationWait(id.into()),
         ] {
             self.clear_timer(&t);
         }
@@ -549,7 +576,12 @@ impl Core {
         if let Leg::Incoming(l) = &call.leg {
             self.by_server_tx.remove(&l.tx);
         }
-        self.ended.push_back(call.view());
+        self.remember_ended(call.view());
+    }
+
+    /// Keeps an ended call's view for listing (the newest ones only).
+    fn remember_ended(&mut self, view: CallView) {
+        self.ended.push_back(view);
         while self.ended.len() > super::ENDED_IN_MEMORY {
             self.ended.pop_front();
         }

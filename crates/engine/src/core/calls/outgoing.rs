@@ -1,5 +1,6 @@
-//! Outgoing calls (UAC): placing the INVITE, provisional and final responses,
-//! digest retries, the ring timeout and CANCEL.
+//! Outgoing calls (UAC): placing the INVITE (checked against the account's
+//! policy, perhaps held back until the account registers), provisional and
+//! final responses, digest retries, the ring timeout and CANCEL.
 
 use super::*;
 
@@ -37,6 +38,10 @@ impl Core {
                 "the service is at its concurrent call limit".into(),
             ));
         }
+        settings
+            .policy
+            .check_callee(&req.account, &target.to_string())?;
+        let wait = self.registration_wait(&req.account, req.wait_for_registration_secs)?;
         let Some(addr) = resolved.addrs.first().copied() else {
             return Err(EngineError::InvalidArgument(
                 "the callee's host has no address".into(),
@@ -94,12 +99,23 @@ impl Core {
         invite.head.content_type = Some("application/sdp".into());
         invite.body = offer.to_string().into_bytes();
 
-        let tx = self
-            .tx
-            .send_request(invite.clone(), peer, now)
-            .map_err(|e| EngineError::Unavailable(format!("cannot send INVITE: {e}")))?;
+        // A call waiting for the registration sends its INVITE later.
+        let tx = match wait {
+            Some(_) => None,
+            None => Some(
+                self.tx
+                    .send_request(invite.clone(), peer, now)
+                    .map_err(|e| EngineError::Unavailable(format!("cannot send INVITE: {e}")))?,
+            ),
+        };
         let id = uuid::Uuid::new_v4().to_string();
-        self.client_tx.insert(tx, ClientPurpose::Invite(id.clone()));
+        if let Some(tx) = tx {
+            self.client_tx.insert(tx, ClientPurpose::Invite(id.clone()));
+        }
+        let ring = req
+            .ring_timeout_secs
+            .map(|s| Duration::from_secs(s.into()))
+            .unwrap_or(self.config.calls.ring_timeout());
         let mut call = Call::new(
             id.clone(),
             req.account.clone(),
@@ -109,6 +125,7 @@ impl Core {
             &local_media,
             Leg::Outgoing(Box::new(OutgoingLeg {
                 tx,
+                ring,
                 invite,
                 peer,
                 dialog: None,
@@ -118,19 +135,21 @@ impl Core {
                 offer,
                 auth: AuthState::new(),
                 digest: DigestClient::new(),
+                accept_early: !req.refuse_early_media,
+                early_answer: None,
             })),
         );
-        call.max_duration = req.max_duration_secs.map(|s| Duration::from_secs(s.into()));
+        call.max_duration =
+            policy::max_duration(settings.policy.max_duration_secs, req.max_duration_secs);
         let view = call.view();
         self.insert_call(call);
         self.start_media(&id, rtp);
-        let ring = req
-            .ring_timeout_secs
-            .map(|s| Duration::from_secs(s.into()))
-            .unwrap_or(self.config.calls.ring_timeout());
-        self.set_timer(now + ring, CoreTimer::RingTimeout(id.clone()));
+        match wait {
+            Some(wait) => self.set_timer(now + wait, CoreTimer::RegistrationWait(id.clone())),
+            None => self.set_timer(now + ring, CoreTimer::RingTimeout(id.clone())),
+        }
         self.save(&id);
-        tracing::debug!(call = %id, to = %target, "outgoing call");
+        tracing::debug!(call = %id, to = %target, waiting = wait.is_some(), "outgoing call");
         Ok(view)
     }
 
@@ -180,6 +199,12 @@ impl Core {
         let cancel = leg.cancel.is_some() && !leg.cancel_sent;
         if ringing {
             self.save(id);
+        }
+        if (180..=189).contains(&code)
+            && !resp.body.is_empty()
+            && is_sdp(resp.head.content_type.as_deref())
+        {
+            self.on_early_answer(id, resp);
         }
         if cancel {
             self.send_cancel(id, now);
@@ -265,9 +290,14 @@ impl Core {
             return;
         }
         call.answered_at = Some(Self::now_utc());
-        let negotiated = SessionDescription::parse(&resp.body)
-            .ok()
-            .and_then(|a| sdp::accept_answer(&leg.offer, &a).ok());
+        // A 2xx without SDP confirms the answer a 18x brought (RFC 3261 §13.2.1).
+        let negotiated = if resp.body.is_empty() {
+            leg.early_answer.clone()
+        } else {
+            SessionDescription::parse(&resp.body)
+                .ok()
+                .and_then(|a| sdp::accept_answer(&leg.offer, &a).ok())
+        };
         match negotiated {
             Some(neg) => {
                 call.state = CallState::Active;
@@ -362,7 +392,7 @@ impl Core {
             return false;
         };
         leg.invite = invite;
-        leg.tx = tx;
+        leg.tx = Some(tx);
         leg.provisional = false;
         self.client_tx
             .insert(tx, ClientPurpose::Invite(id.to_owned()));
