@@ -382,8 +382,8 @@ fn received_refer_calls_the_target_and_reports_with_notify() {
         .expect("the referrer's call")
         .clone();
     assert_eq!(
-        original["reason"], "Terminated",
-        "ended by the referrer: {original}"
+        original["reason"], "Transferred",
+        "ended by the referrer after the transfer: {original}"
     );
     let t = &original["transfer"];
     assert_eq!(t["role"], "transferee", "{original}");
@@ -811,8 +811,8 @@ fn baresip_transfers_its_call_with_callwire() {
         Duration::from_secs(5),
     );
     assert_eq!(
-        original["reason"], "Terminated",
-        "baresip hung up: {original}"
+        original["reason"], "Transferred",
+        "baresip hung up after the transfer: {original}"
     );
     hangup(&cw, &new_id);
     target.wait().assert_all_successful(1);

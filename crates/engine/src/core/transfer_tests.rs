@@ -439,10 +439,10 @@ fn blind_transfer_connects_the_transferee_to_the_target() {
         Some((TransferState::Succeeded, Some(200)))
     );
 
-    // B: its first call ended by A's BYE; the new one is up with C.
+    // B: its first call ended by A's BYE, as transferred; the new one is up with C.
     let b = net.view(B, &b_id);
     assert_eq!(b.state, CallState::Terminated);
-    assert_eq!(b.reason, Reason::Terminated);
+    assert_eq!(b.reason, Reason::Transferred);
     let bt = b.transfer.expect("B's call shows the transfer");
     assert_eq!(bt.role, TransferRole::Transferee);
     assert_eq!(bt.state, TransferState::Succeeded);

@@ -428,17 +428,21 @@ impl Core {
     }
 
     /// The reason a call ends with when the peer sends BYE: `Transferred`
-    /// once a transfer of it succeeded (or, for the call an attended transfer
-    /// replaces, while that transfer is under way: the target hangs it up as
-    /// it takes over), else `Terminated`.
+    /// once a transfer of it succeeded (the transferee's original call too:
+    /// the referrer hangs it up after the transfer), or, for the call an
+    /// attended transfer replaces, while that transfer is under way (the
+    /// target hangs it up as it takes over); else `Terminated`.
     pub(crate) fn remote_bye_reason(&self, id: &str) -> Reason {
         let transferred = self
             .calls
             .get(id)
             .and_then(|c| c.transfer.as_ref())
-            .is_some_and(|t| {
-                t.role == TransferRole::Transferor
-                    && (t.state == TransferState::Succeeded || (t.replaced && t.is_live()))
+            .is_some_and(|t| match t.role {
+                TransferRole::Transferor => {
+                    t.state == TransferState::Succeeded || (t.replaced && t.is_live())
+                }
+                TransferRole::Transferee => t.state == TransferState::Succeeded,
+                TransferRole::Target => false,
             });
         if transferred {
             Reason::Transferred
