@@ -181,6 +181,39 @@ fn call_sipp(cw: &Callwire, uas: &Sipp) -> String {
     id
 }
 
+/// SIPp's built-in UAS for one call, with its message log in `dir`.
+fn target_uas(dir: &Path, name: &str) -> (Sipp, PathBuf) {
+    let (cmd, log) = traced(
+        SippCmd::uas().calls(1).timeout(Duration::from_secs(30)),
+        dir,
+        name,
+    );
+    (cmd.spawn(), log)
+}
+
+/// A one-call SIPp client scenario calling callwire.
+fn uac(cw: &Callwire, scenario: &str) -> SippCmd {
+    SippCmd::scenario(&sipp_scenario(scenario), Some(&cw.sip_addr().to_string()))
+        .calls(1)
+        .timeout(Duration::from_secs(30))
+}
+
+fn hangup(cw: &Callwire, id: &str) {
+    cw.expect(
+        "POST",
+        &format!("/v1/calls/{id}/hangup"),
+        Some(json!({})),
+        200,
+    );
+}
+
+/// The first `method` request SIPp received, from its message log.
+fn first_received(log: &Path, method: &str) -> Option<Logged> {
+    sipp_messages(log)
+        .into_iter()
+        .find(|m| !m.sent && m.is_request(method))
+}
+
 fn transfer(cw: &Callwire, id: &str, body: Value) -> Value {
     cw.expect("POST", &format!("/v1/calls/{id}/transfer"), Some(body), 202)
 }
@@ -192,18 +225,24 @@ fn tempdir() -> tempfile::TempDir {
         .expect("temp dir")
 }
 
-#[test]
-fn blind_transfer_sends_refer_follows_notify_and_hangs_up() {
-    let cw = Callwire::start(CallwireOpts::default());
-    let dir = tempdir();
+/// A SIPp transferee (`transfer_uas.xml`) whose last NOTIFY says
+/// `SIP/2.0 <final>`, with its message log in `dir`.
+fn transferee_uas(dir: &Path, name: &str, final_status: &str) -> (Sipp, PathBuf) {
     let (cmd, log) = traced(
         SippCmd::scenario(&sipp_scenario("transfer_uas.xml"), None)
             .calls(1)
             .timeout(Duration::from_secs(30)),
-        dir.path(),
-        "uas",
+        dir,
+        name,
     );
-    let uas = key(cmd, "final", "200 OK").spawn();
+    (key(cmd, "final", final_status).spawn(), log)
+}
+
+#[test]
+fn blind_transfer_sends_refer_follows_notify_and_hangs_up() {
+    let cw = Callwire::start(CallwireOpts::default());
+    let dir = tempdir();
+    let (uas, log) = transferee_uas(dir.path(), "uas", "200 OK");
     let id = call_sipp(&cw, &uas);
 
     let accepted = transfer(&cw, &id, json!({"to": "carol@127.0.0.1:5999"}));
@@ -277,14 +316,7 @@ fn failed_transfers_leave_the_call_up() {
     let cw = Callwire::start(CallwireOpts::default());
     let dir = tempdir();
     // A transferee whose call to the target gets 486.
-    let (cmd, busy_log) = traced(
-        SippCmd::scenario(&sipp_scenario("transfer_uas.xml"), None)
-            .calls(1)
-            .timeout(Duration::from_secs(30)),
-        dir.path(),
-        "busy",
-    );
-    let busy = key(cmd, "final", "486 Busy Here").spawn();
+    let (busy, busy_log) = transferee_uas(dir.path(), "busy", "486 Busy Here");
     // A peer that answers the REFER 403.
     let refusing = SippCmd::scenario(&sipp_scenario("transfer_uas_refuse.xml"), None)
         .calls(1)
@@ -323,12 +355,7 @@ fn failed_transfers_leave_the_call_up() {
         "no BYE after a failed transfer"
     );
     for id in [&a, &b] {
-        cw.expect(
-            "POST",
-            &format!("/v1/calls/{id}/hangup"),
-            Some(json!({})),
-            200,
-        );
+        hangup(&cw, id);
     }
     busy.wait().assert_all_successful(1);
     refusing.wait().assert_all_successful(1);
@@ -339,23 +366,9 @@ fn received_refer_calls_the_target_and_reports_with_notify() {
     let cw = Callwire::start(CallwireOpts::default());
     cw.set_default_auto_answer(true);
     let dir = tempdir();
-    let (cmd, target_log) = traced(
-        SippCmd::uas().calls(1).timeout(Duration::from_secs(30)),
-        dir.path(),
-        "target",
-    );
-    let target = cmd.spawn();
+    let (target, target_log) = target_uas(dir.path(), "target");
     let target_uri = format!("sip:carol@{}", target.addr());
-    let (cmd, referrer_log) = traced(
-        SippCmd::scenario(
-            &sipp_scenario("transfer_uac_refer.xml"),
-            Some(&cw.sip_addr().to_string()),
-        )
-        .calls(1)
-        .timeout(Duration::from_secs(30)),
-        dir.path(),
-        "referrer",
-    );
+    let (cmd, referrer_log) = traced(uac(&cw, "transfer_uac_refer.xml"), dir.path(), "referrer");
     // The referrer hangs up its call once the transfer is done.
     key(cmd, "target", &target_uri)
         .run()
@@ -436,17 +449,9 @@ fn received_refer_calls_the_target_and_reports_with_notify() {
     }
 
     // The target got an INVITE from callwire's account with Referred-By.
-    cw.expect(
-        "POST",
-        &format!("/v1/calls/{new_id}/hangup"),
-        Some(json!({})),
-        200,
-    );
+    hangup(&cw, &new_id);
     target.wait().assert_all_successful(1);
-    let invite = sipp_messages(&target_log)
-        .into_iter()
-        .find(|m| !m.sent && m.is_request("INVITE"))
-        .expect("the target's INVITE");
+    let invite = first_received(&target_log, "INVITE").expect("the target's INVITE");
     assert!(invite
         .start_line()
         .starts_with(&format!("INVITE {target_uri} ")));
@@ -492,12 +497,7 @@ fn received_refer_is_refused_by_the_account_policy() {
             200,
         );
         let (cmd, log) = traced(
-            SippCmd::scenario(
-                &sipp_scenario("transfer_uac_refused.xml"),
-                Some(&cw.sip_addr().to_string()),
-            )
-            .calls(1)
-            .timeout(Duration::from_secs(20)),
+            uac(&cw, "transfer_uac_refused.xml"),
             dir.path(),
             &format!("refused-{code}"),
         );
@@ -532,20 +532,8 @@ fn received_refer_is_refused_by_the_account_policy() {
 fn attended_transfer_refer_names_the_other_dialog() {
     let cw = Callwire::start(CallwireOpts::default());
     let dir = tempdir();
-    let (cmd, a_log) = traced(
-        SippCmd::scenario(&sipp_scenario("transfer_uas.xml"), None)
-            .calls(1)
-            .timeout(Duration::from_secs(30)),
-        dir.path(),
-        "transferee",
-    );
-    let transferee = key(cmd, "final", "200 OK").spawn();
-    let (cmd, b_log) = traced(
-        SippCmd::uas().calls(1).timeout(Duration::from_secs(30)),
-        dir.path(),
-        "target",
-    );
-    let target = cmd.spawn();
+    let (transferee, a_log) = transferee_uas(dir.path(), "transferee", "200 OK");
+    let (target, b_log) = target_uas(dir.path(), "target");
     let a = call_sipp(&cw, &transferee);
     let b = call_sipp(&cw, &target);
     // One transfer per call at a time, only between active calls of ours.
@@ -577,10 +565,7 @@ fn attended_transfer_refer_names_the_other_dialog() {
 
     // The Refer-To: B's contact with a Replaces naming B's dialog as the
     // target sees it (its tag as to-tag, ours as from-tag).
-    let refer = sipp_messages(&a_log)
-        .into_iter()
-        .find(|m| !m.sent && m.is_request("REFER"))
-        .expect("REFER");
+    let refer = first_received(&a_log, "REFER").expect("REFER");
     let refer_to = refer.header("Refer-To").expect("Refer-To");
     let b_msgs = sipp_messages(&b_log);
     let b_invite = b_msgs
@@ -653,12 +638,7 @@ fn invite_with_replaces_takes_over_an_active_call() {
     let dir = tempdir();
     let ids_file = dir.path().join("ids");
     let first = key(
-        SippCmd::scenario(
-            &sipp_scenario("transfer_uac_replaced.xml"),
-            Some(&cw.sip_addr().to_string()),
-        )
-        .calls(1)
-        .timeout(Duration::from_secs(30)),
+        uac(&cw, "transfer_uac_replaced.xml"),
         "ids",
         &ids_file.display().to_string(),
     )
@@ -681,16 +661,7 @@ fn invite_with_replaces_takes_over_an_active_call() {
     let old_id = old["id"].as_str().expect("id").to_owned();
 
     let replacing = |name: &str, replaces: String| {
-        let (cmd, log) = traced(
-            SippCmd::scenario(
-                &sipp_scenario("transfer_uac_replaces.xml"),
-                Some(&cw.sip_addr().to_string()),
-            )
-            .calls(1)
-            .timeout(Duration::from_secs(20)),
-            dir.path(),
-            name,
-        );
+        let (cmd, log) = traced(uac(&cw, "transfer_uac_replaces.xml"), dir.path(), name);
         key(cmd, "replaces", &replaces)
             .run()
             .assert_all_successful(1);
@@ -752,12 +723,7 @@ fn baresip_is_transferred_by_callwire() {
     let cw = Callwire::start(CallwireOpts::default());
     let mut baresip = Baresip::start(BaresipOpts::new("PCMU/8000/1", 700).auto_answer());
     let dir = tempdir();
-    let (cmd, target_log) = traced(
-        SippCmd::uas().calls(1).timeout(Duration::from_secs(30)),
-        dir.path(),
-        "target",
-    );
-    let target = cmd.spawn();
+    let (target, target_log) = target_uas(dir.path(), "target");
     let call = cw.expect(
         "POST",
         "/v1/calls",
@@ -794,19 +760,12 @@ fn baresip_is_transferred_by_callwire() {
     wait_for(
         "baresip's INVITE at the target",
         Duration::from_secs(5),
-        || {
-            sipp_messages(&target_log)
-                .into_iter()
-                .find(|m| !m.sent && m.is_request("INVITE"))
-        },
+        || first_received(&target_log, "INVITE"),
     );
     std::thread::sleep(Duration::from_millis(500));
     baresip.hangup();
     target.wait().assert_all_successful(1);
-    let invite = sipp_messages(&target_log)
-        .into_iter()
-        .find(|m| !m.sent && m.is_request("INVITE"))
-        .expect("INVITE");
+    let invite = first_received(&target_log, "INVITE").expect("INVITE");
     assert!(
         invite
             .header("From")
@@ -855,11 +814,6 @@ fn baresip_transfers_its_call_with_callwire() {
         original["reason"], "Terminated",
         "baresip hung up: {original}"
     );
-    cw.expect(
-        "POST",
-        &format!("/v1/calls/{new_id}/hangup"),
-        Some(json!({})),
-        200,
-    );
+    hangup(&cw, &new_id);
     target.wait().assert_all_successful(1);
 }

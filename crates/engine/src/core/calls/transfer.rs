@@ -760,6 +760,7 @@ impl Core {
                 tracing::info!(call = %id, error = %e, "transfer call not placed");
                 let (code, reason) = match e {
                     EngineError::Conflict(_) => (486, "Busy Here"),
+                    EngineError::Forbidden(_) => (403, "Forbidden"),
                     EngineError::InvalidArgument(_) => (404, "Not Found"),
                     _ => (503, "Service Unavailable"),
                 };
