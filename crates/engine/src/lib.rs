@@ -223,9 +223,13 @@ impl Engine {
         store.set_meta(CLEAN_STOP_KEY, "0").await?;
         let hub = Arc::new(events::EventHub::new(next_seq));
         let marks = Arc::new(events::LogMarks::new(last_seq, config.webhooks.max_backlog));
-        let webhooks =
-            webhooks::Webhooks::start(store.clone(), config.webhooks.clone(), Arc::clone(&marks))
-                .await?;
+        let webhooks = webhooks::Webhooks::start(
+            store.clone(),
+            config.webhooks.clone(),
+            Arc::clone(&marks),
+            Arc::clone(&hub),
+        )
+        .await?;
         let tokens = tokens::Tokens::load(store.clone()).await?;
         let (bindings, join) =
             driver::start(config, store.clone(), Arc::clone(&hub), marks, rx).await?;

@@ -156,6 +156,8 @@ pub(crate) struct Shared {
     pub(crate) config: WebhooksConfig,
     pub(crate) client: reqwest::Client,
     pub(crate) marks: Arc<LogMarks>,
+    /// For the seq a new webhook starts after.
+    pub(crate) hub: Arc<crate::events::EventHub>,
     pub(crate) counters: Counters,
 }
 
@@ -172,6 +174,7 @@ impl Webhooks {
         store: Store,
         config: WebhooksConfig,
         marks: Arc<LogMarks>,
+        hub: Arc<crate::events::EventHub>,
     ) -> Result<Webhooks, EngineError> {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(config.timeout_ms))
@@ -188,6 +191,7 @@ impl Webhooks {
             config,
             client,
             marks,
+            hub,
             counters: Counters::default(),
         });
         let mut hooks = BTreeMap::new();
@@ -242,7 +246,8 @@ impl Webhooks {
         })
     }
 
-    /// Creates a webhook that delivers the events stored from now on.
+    /// Creates a webhook that delivers the events published from now on
+    /// (those still on their way to the store included).
     pub async fn create(&self, input: WebhookInput) -> Result<WebhookCreated, EngineError> {
         input.validate()?;
         let mut hooks = self.hooks.lock().await;
@@ -262,7 +267,7 @@ impl Webhooks {
             secret: secret.unwrap_or_default(),
             enabled: input.enabled,
             description: input.description,
-            delivered_seq: self.shared.marks.stored(),
+            delivered_seq: self.shared.hub.last_seq(),
             created_at: now,
             updated_at: now,
         };
